@@ -31,3 +31,6 @@ def register_parser(relpath: str) -> Callable[[Parser], Parser]:
         return func
 
     return wrap
+
+from . import nrs, sgred, ons_gb  # noqa: E402,F401
+from . import scotpho, lgbf, cpop  # noqa: E402,F401
