@@ -32,5 +32,4 @@ def register_parser(relpath: str) -> Callable[[Parser], Parser]:
 
     return wrap
 
-from . import nrs, sgred, ons_gb  # noqa: E402,F401
-from . import scotpho, lgbf, cpop  # noqa: E402,F401
+from . import cpop, lgbf, nrs, ons_gb, scotpho, sgred  # noqa: E402,F401  # noqa: E402,F401
