@@ -1,0 +1,43 @@
+"""Keep Jupyter Book's execution cache honest.
+
+Jupyter Book re-executes a page only when the page's own code changes; it cannot see that the data
+or the analysis code underneath changed. Before each build, :func:`sync` compares the cache key of
+the pipeline's outputs (raw checksums, reference files, code, settings, library versions) with the
+key recorded beside the execution cache, and clears the execution cache and Sphinx's parsed pages when they differ, so no
+page shows results from older inputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import panel, paths
+
+BUILD = paths.ROOT / "_build"
+#: Jupyter's execution cache and Sphinx's parsed pages: both must go when the inputs change, or
+#: Sphinx would keep serving pages parsed from the old outputs.
+CACHES = (BUILD / ".jupyter_cache", BUILD / ".doctrees")
+STAMP = BUILD / ".inputs-key"
+
+
+def current_key() -> str:
+    key = panel.cached_key()
+    if key is None:
+        raise RuntimeError("the panel has not been built: run `python -m analysis data` first")
+    return key
+
+
+def sync(caches: tuple[Path, ...] = CACHES, stamp: Path = STAMP) -> bool:
+    """Clear ``caches`` if the inputs changed since they were filled; return whether any was cleared."""
+    key = current_key()
+    previous = stamp.read_text().strip() if stamp.exists() else None
+    cleared = False
+    if previous != key:
+        for cache_dir in caches:
+            if cache_dir.exists():
+                shutil.rmtree(cache_dir)
+                cleared = True
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key + "\n")
+    return cleared
