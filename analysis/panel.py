@@ -9,6 +9,7 @@
 ``substitutions.csv`` documented substitutions (e.g. a blank population filled from another NRS series)
 ``population_age_sex.csv`` NRS single-year-of-age population by council, sex and age
 ``areas.csv``        every area in the panel: code, name, type, country
+``gb_comparison.csv`` the GB comparison panel: ITL3 and NUTS3 areas by year, wide, with country
 ``indicators.csv``   the data dictionary: one row per indicator
 ``datapackage.json`` a Frictionless descriptor of all of the above
 ``manifest.json``    the cache key the outputs were built under
@@ -81,6 +82,7 @@ class Outputs:
     population_age_sex: pd.DataFrame
     areas: pd.DataFrame
     indicators: pd.DataFrame
+    gb_comparison: pd.DataFrame
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,6 +202,7 @@ def assemble(parsed: dict[str, pd.DataFrame], cfg: dict | None = None) -> Output
     indicators = schemas.indicator_dictionary(panel)
     areas = _areas(panel)
     schemas.validate_panel(panel, indicators, missing)
+    gb = gb_comparison(panel, areas)
     return Outputs(
         panel=panel,
         missing=missing.sort_values(["source", "source_row"], ignore_index=True),
@@ -208,20 +211,43 @@ def assemble(parsed: dict[str, pd.DataFrame], cfg: dict | None = None) -> Output
         population_age_sex=age_sex.sort_values(["area_code", "year", "sex", "age"], ignore_index=True),
         areas=areas,
         indicators=indicators,
+        gb_comparison=gb,
     )
+
+
+GB_INDICATORS = ["gdp_per_head", "gdp_cvm2019_per_head", "population", "gdhi_per_head"]
+
+
+def gb_comparison(panel: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """ITL3 (GDP, population) and NUTS3 (household income) areas of Great Britain and Northern
+    Ireland by year, one column per measure, with each area's country: the comparison panel for
+    the designs that set Scottish areas against the rest of Britain."""
+    rows = panel[panel["area_type"].isin(["itl3", "nuts3"]) & panel["indicator"].isin(GB_INDICATORS)]
+    wide = rows.pivot_table(index=["area_code", "area_type", "year"], columns="indicator", values="value",
+                            aggfunc="first").reset_index()
+    wide.columns.name = None
+    wide = wide.merge(areas[["area_code", "area_name", "country"]], on="area_code", how="left")
+    cols = ["area_code", "area_name", "area_type", "country", "year"] + [c for c in GB_INDICATORS if c in wide]
+    return wide[cols].sort_values(["area_type", "area_code", "year"], ignore_index=True)
 
 
 def _area_names(panel: pd.DataFrame) -> dict[str, str]:
     return panel.drop_duplicates("area_code").set_index("area_code")["area_name"].to_dict()
 
 
-COUNTRY_PREFIXES = {"TLM": "Scotland", "UKM": "Scotland", "TLL": "Wales", "UKL": "Wales", "TLN": "Northern Ireland", "UKN": "Northern Ireland"}
+COUNTRY_PREFIXES = {
+    "TLM": "Scotland", "UKM": "Scotland", "TLL": "Wales", "UKL": "Wales", "TLN": "Northern Ireland",
+    "UKN": "Northern Ireland", "TLZ": "Extra-Regio", "UKZ": "Extra-Regio",
+}
 
 
 def country_of(code: str, area_type: str) -> str:
-    """Country of an area from its code (councils and Scotland are Scottish)."""
+    """Country of an area from its code (councils and Scotland are Scottish); '' for the UK and
+    for country rows, whose country is their own name."""
     if area_type in {"council", "scotland"}:
         return "Scotland"
+    if code[:3] in {"TLZ", "UKZ"}:
+        return "Extra-Regio"
     if area_type in {"itl3", "itl2", "itl1", "nuts3", "nuts2", "nuts1"}:
         return COUNTRY_PREFIXES.get(code[:3], "England")
     return ""
@@ -229,7 +255,10 @@ def country_of(code: str, area_type: str) -> str:
 
 def _areas(panel: pd.DataFrame) -> pd.DataFrame:
     areas = panel.drop_duplicates("area_code")[["area_code", "area_name", "area_type"]].copy()
-    areas["country"] = [country_of(c, t) for c, t in zip(areas["area_code"], areas["area_type"], strict=True)]
+    areas["country"] = [
+        name if t == "country" and country_of(c, t) == "" else country_of(c, t)
+        for c, t, name in zip(areas["area_code"], areas["area_type"], areas["area_name"], strict=True)
+    ]
     reg = register.load_register().set_index("code")
     areas["case_study"] = areas["area_code"].map(reg["case_study"]).astype("boolean")
     areas["pilot"] = areas["area_code"].map(reg["pilot"]).astype("boolean")

@@ -201,6 +201,7 @@ _TABLE_DESCRIPTIONS = {
     "population_age_sex": "NRS mid-year population by council, sex and single year of age (90 = 90 and over).",
     "areas": "Every area in the panel, with its type and country.",
     "indicators": "Data dictionary: one row per indicator.",
+    "gb_comparison": "GB comparison panel: ITL3 (GDP, population) and NUTS3 (household income) areas by year.",
 }
 
 
