@@ -3,12 +3,16 @@
 ``data``  verify the raw files, build and validate the tidy panel (cached on its inputs)
 ``lock``  rewrite environment.yml from requirements.txt
 ``book-cache``  clear Jupyter Book's execution cache when the data it was built from changed
+``ledger``  print the evidence ledger (``--json`` for machine-readable rows)
+``attribute``  run one design on one outcome and print its result
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
 import sys
 import time
 
@@ -44,6 +48,57 @@ def _cmd_book_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jsonable(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"rows": [{k: _jsonable(v) for k, v in r.items()} for r in rows]}, indent=2, ensure_ascii=False))
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)[columns]
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
+        print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+LEDGER_SUMMARY = ["claim_id", "chapter", "design", "sms_level", "estimate", "ci_low", "ci_high", "p_value", "mde", "verdict"]
+
+
+def _cmd_ledger(args: argparse.Namespace) -> int:
+    from .attribution import ledger
+
+    frame = ledger.ledger(force=args.force)
+    _print_rows(frame.to_dict("records"), LEDGER_SUMMARY, args.json)
+    return 0
+
+
+def _cmd_attribute(args: argparse.Namespace) -> int:
+    from . import settings
+    from .attribution import ledger
+
+    cfg = settings.load()["attribution"]
+    test = {"id": "cli", "outcome": args.outcome, "design": args.design, "event": args.event, "chapter": 0}
+    if args.area:
+        test["areas"] = args.area
+    if args.weight:
+        test["scotland_from"] = {"weight": args.weight}
+    configured = [t for t in cfg["tests"] if t["outcome"] == args.outcome and t["design"] == args.design]
+    for key in ("transform", "scotland_from", "areas"):  # reuse the settings' recipe for this outcome
+        if configured and key in configured[0] and key not in test:
+            test[key] = configured[0][key]
+    pairs = ledger.run_tests([test])
+    rows = ledger.test_rows(cfg, pairs)
+    columns = ["area_name", "design", "event", "estimate", "ci_low", "ci_high", "p_value", "mde", "scale", "verdict"]
+    _print_rows(rows, columns, args.json)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,6 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     data.set_defaults(func=_cmd_data)
     lock = sub.add_parser("lock", help="rewrite environment.yml from requirements.txt")
     lock.set_defaults(func=_cmd_lock)
+    led = sub.add_parser("ledger", help="print the evidence ledger")
+    led.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
+    led.add_argument("--force", action="store_true", help="recompute even if the cached results are current")
+    led.set_defaults(func=_cmd_ledger)
+    att = sub.add_parser("attribute", help="run one design on one outcome")
+    att.add_argument("--outcome", required=True, help="indicator id, e.g. alcohol_specific_death_rate")
+    att.add_argument("--design", required=True, choices=["its", "did", "event_study", "synth"])
+    att.add_argument("--event", default="duty", help="an event name from settings.yml (duty, soa) or a year")
+    att.add_argument("--area", action="append", help="scotland, councils or itl3 (repeatable; default from settings)")
+    att.add_argument("--weight", help="population indicator to weight councils into a Scotland series")
+    att.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
+    att.set_defaults(func=_cmd_attribute)
     book_cache = sub.add_parser("book-cache", help="clear the book's execution cache if its inputs changed")
     book_cache.set_defaults(func=_cmd_book_cache)
     args = parser.parse_args(argv)

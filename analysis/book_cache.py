@@ -1,9 +1,9 @@
 """Keep Jupyter Book's execution cache honest.
 
 Jupyter Book re-executes a page only when the page's own code changes; it cannot see that the data
-or the analysis code underneath changed. Before each build, :func:`sync` compares the cache key of
-the pipeline's outputs (raw checksums, reference files, code, settings, library versions) with the
-key recorded beside the execution cache, and clears the execution cache and Sphinx's parsed pages when they differ, so no
+or the analysis code underneath changed. Before each build, :func:`sync` compares a key over every
+input a page can depend on (raw checksums, reference files, all the analysis code, all settings,
+library versions) with the key recorded beside the execution cache, and clears the execution cache and Sphinx's parsed pages when they differ, so no
 page shows results from older inputs.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import panel, paths
+from . import cache, paths, provenance
 
 BUILD = paths.ROOT / "_build"
 #: Jupyter's execution cache and Sphinx's parsed pages: both must go when the inputs change, or
@@ -22,10 +22,8 @@ STAMP = BUILD / ".inputs-key"
 
 
 def current_key() -> str:
-    key = panel.cached_key()
-    if key is None:
-        raise RuntimeError("the panel has not been built: run `python -m analysis data` first")
-    return key
+    """Key of everything a page can depend on: raw files, reference files, all code, all settings."""
+    return cache.key(provenance.verify_raw(), step="book")
 
 
 def sync(caches: tuple[Path, ...] = CACHES, stamp: Path = STAMP) -> bool:

@@ -54,6 +54,12 @@ KEY = ["area_code", "indicator", "breakdown", "period"]
 AGE_SEX_FILE = "scotland/nrs_mye_single_year_age_sex_council_1998_2018.xlsx"
 CPOP_2017 = "scotland/cpop_CPPcleandata_v2017-09_af041bf.csv"
 CPOP_2018 = "scotland/cpop_CPPcleandata_v2018-05_7f46429.csv"
+#: The code the panel depends on (paths inside the ``analysis`` package): its cache key covers
+#: these files only, so editing a figure or an estimator does not rebuild the panel.
+PIPELINE_CODE = (
+    "__init__.py", "paths.py", "errors.py", "settings.py", "cache.py", "provenance.py", "register.py",
+    "sources/", "derived.py", "schemas.py", "panel.py",
+)
 #: Raw files that feed maps, not the panel (parsed by the mapping code).
 NON_PANEL_PREFIXES = ("geo/",)
 
@@ -299,7 +305,7 @@ def cached_key(out_dir: Path | None = None) -> str | None:
 def build(force: bool = False, out_dir: Path | None = None) -> Outputs:
     """Verify, parse, assemble, validate and write, unless the cached outputs are current."""
     checksums = provenance.verify_raw()
-    key = cache.key(checksums, step="panel")
+    key = cache.key(checksums, code=PIPELINE_CODE, settings_sections=("data",), step="panel")
     if not force and cached_key(out_dir) == key:
         log.info("panel is current (key %s…); reading it from %s", key[:12], out_dir or paths.PROCESSED)
         return read(out_dir)

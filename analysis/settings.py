@@ -20,6 +20,9 @@ def load(path: Path = SETTINGS_FILE) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
-def digest(path: Path = SETTINGS_FILE) -> str:
-    """SHA-256 of the settings file's bytes: part of every cache key."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def digest(path: Path = SETTINGS_FILE, sections: tuple[str, ...] | None = None) -> str:
+    """SHA-256 of the settings: of the whole file, or of the named top-level sections only."""
+    if sections is None:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    chosen = {name: load(path).get(name) for name in sections}
+    return hashlib.sha256(yaml.safe_dump(chosen, sort_keys=True).encode()).hexdigest()

@@ -139,10 +139,30 @@ def test_cache_key_changes_with_each_input(tmp_path, monkeypatch):
     changed = dict(sums)
     changed[next(iter(changed))] = "0" * 64
     assert cache.key(changed, step="panel") != base
+    data_only = cache.key(sums, settings_sections=("data",), step="panel")
     other = tmp_path / "settings.yml"
-    other.write_text(paths.ROOT.joinpath("settings.yml").read_text().replace("pooling_years: 3", "pooling_years: 5"))
-    monkeypatch.setattr(settings, "digest", lambda path=other: __import__("hashlib").sha256(other.read_bytes()).hexdigest())
+    text = paths.ROOT.joinpath("settings.yml").read_text()
+    real_digest = settings.digest
+    # a change to the data settings changes the key; a change elsewhere changes only keys that use it
+    other.write_text(text.replace("pooling_years: 3", "pooling_years: 5"))
+    monkeypatch.setattr(settings, "digest", lambda path=other, sections=None: real_digest(other, sections))
     assert cache.key(sums, step="panel") != base
+    assert cache.key(sums, settings_sections=("data",), step="panel") != data_only
+    other.write_text(text.replace("alpha: 0.05", "alpha: 0.10"))
+    settings.load.cache_clear()
+    assert cache.key(sums, settings_sections=("data",), step="panel") == data_only
+    assert cache.key(sums, step="panel") != base
+    settings.load.cache_clear()
+
+
+def test_panel_key_ignores_code_outside_the_pipeline():
+    from analysis import provenance
+
+    assert "attribution/ledger.py" not in panel.PIPELINE_CODE
+    sums = provenance.read_checksums()
+    narrow = cache.key(sums, code=panel.PIPELINE_CODE)
+    assert cache.code_digest(panel.PIPELINE_CODE) != cache.code_digest()
+    assert narrow == cache.key(sums, code=panel.PIPELINE_CODE)
 
 
 def test_datapackage_describes_every_table_and_is_valid(outputs):
