@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: setup data book test test-fast serve clean clean-all lock
+.PHONY: setup data results book test test-fast serve clean clean-all lock
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,13 @@ setup: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m analysis data
 
-## book: build the HTML book into _build/html (strict: any failure or warning stops it)
-book: data
+## results: the attribution designs and the evidence ledger (cached on their inputs)
+results: data
 	mkdir -p _build
+	$(BIN)/python -m analysis ledger > _build/ledger.txt
+
+## book: build the HTML book into _build/html (strict: any failure or warning stops it)
+book: results
 	$(BIN)/python -m analysis book-cache
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 

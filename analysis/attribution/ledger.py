@@ -173,7 +173,7 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) 
     outputs = panel.build()
     p, areas = outputs.panel, outputs.areas
     show = sys.stderr.isatty() if progress is None else progress
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     results: list[tuple[Job, DesignResult | Exception]] = []
     for test in tqdm(tests, desc="attribution tests", unit="test", disable=not show):
