@@ -104,7 +104,8 @@ def synth_figure(res: DesignResult, *, name: str, title: str, unit: str, key: st
     alt = (
         f"{title}: before {res.event} the synthetic comparison tracks the actual series to within "
         f"{100 * d['pre_fit_ratio']:.1f}% of its level (cross-validated); afterwards the gap averages "
-        f"{res.estimate:+.3f} log points and lies inside the spread of the placebo gaps ({rank} of {len(ratios)} "
+        f"{res.estimate:+.3f} log points and "
+        f"{'lies inside the spread of' if res.p_value >= 0.05 else 'stands out from'} the placebo gaps ({rank} of {len(ratios)} "
         f"placebos have a larger post/pre ratio, permutation {_p(res.p_value)}; detectable effect about "
         f"{res.mde:.2f} log points)."
     )
