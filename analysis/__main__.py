@@ -5,6 +5,7 @@
 ``book-cache``  clear Jupyter Book's execution cache when the data it was built from changed
 ``ledger``  print the evidence ledger (``--json`` for machine-readable rows)
 ``attribute``  run one design on one outcome and print its result
+``profiles``  write the 32 partnership profile pages into book/profiles (generated at build time)
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def _cmd_book_cache(args: argparse.Namespace) -> int:
 
     cleared = book_cache.sync()
     print("book execution cache cleared: its inputs changed" if cleared else "book execution cache is current")
+    return 0
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from . import profiles
+
+    start = time.perf_counter()
+    written = profiles.write_profiles(args.out)
+    print(f"profiles: {len(written)} pages in {written[0].parent} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -121,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     att.add_argument("--weight", help="population indicator to weight councils into a Scotland series")
     att.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
     att.set_defaults(func=_cmd_attribute)
+    prof = sub.add_parser("profiles", help="write the partnership profile pages (book/profiles/)")
+    prof.add_argument("--out", help="folder to write to (default book/profiles)")
+    prof.set_defaults(func=_cmd_profiles)
     book_cache = sub.add_parser("book-cache", help="clear the book's execution cache if its inputs changed")
     book_cache.set_defaults(func=_cmd_book_cache)
     args = parser.parse_args(argv)
