@@ -34,6 +34,7 @@ results: data
 
 ## book: build the HTML book into _build/html (strict: any failure or warning stops it)
 book: results
+	$(BIN)/python -m analysis profiles
 	$(BIN)/python -m analysis book-cache
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 
@@ -54,7 +55,7 @@ lock: $(STAMP)
 	$(BIN)/python -m analysis lock
 
 clean:
-	rm -rf _build data/processed data/cache
+	rm -rf _build data/processed data/cache book/profiles
 
 clean-all: clean
 	rm -rf $(VENV)
