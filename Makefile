@@ -10,6 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -n -W --keep-going
+# Chromium prints the PDF download (Debian's package); DOWNLOADS_FLAGS=--no-pdf skips the PDF.
+CHROMIUM ?= /usr/bin/chromium
+DOWNLOADS_FLAGS ?=
 
 .PHONY: setup data results book test test-fast serve clean clean-all lock
 
@@ -37,6 +40,22 @@ book: results
 	$(BIN)/python -m analysis profiles
 	$(BIN)/python -m analysis book-cache
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
+	$(MAKE) --no-print-directory downloads
+
+.PHONY: downloads pdf bench
+
+## downloads: after the HTML build, the tidy data, every page as a notebook and the book as a PDF
+## (printed by Chromium) into _build/html/_downloads; each is remade only when its inputs changed
+downloads: $(STAMP)
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m analysis.downloads $(DOWNLOADS_FLAGS)
+
+## pdf: the same step (the PDF is one of the downloads)
+pdf: downloads
+
+## bench: time a cold build, a no-change rebuild and one-chapter edits in a temporary copy;
+## writes _build/bench.json
+bench: $(STAMP)
+	$(BIN)/python -m analysis.bench
 
 ## test: build the book, then run every test
 test: book

@@ -42,6 +42,7 @@ def build(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     book.mkdir()
     shutil.copy(paths.ROOT / "_config.yml", book / "_config.yml")
     shutil.copy(paths.ROOT / "references.bib", book / "references.bib")
+    shutil.copytree(paths.ROOT / "book" / "_static", book / "book" / "_static")  # the config's html_static_path
     (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: refs\n")
     (book / "index.md").write_text(FRONT + "# A page\n\n" + body)
     (book / "refs.md").write_text("# References\n\n```{bibliography}\n```\n")
