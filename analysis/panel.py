@@ -122,7 +122,8 @@ def _resolve(frame: pd.DataFrame) -> pd.DataFrame:
     parts = []
     if scottish.any():
         resolved = register.resolve_frame(frame[scottish])
-        resolved["area_name"] = resolved["area_code"].map(register.name_of)
+        codes = resolved["area_code"]
+        resolved["area_name"] = codes.map({c: register.name_of(c) for c in codes.unique()})
         parts.append(resolved)
     if (~scottish).any():
         other = frame[~scottish].copy()
