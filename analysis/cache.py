@@ -2,19 +2,27 @@
 
 A key hashes the raw files' checksums, the hand-curated reference files, the analysis code, the
 settings file and the versions of the numerical libraries. Any change to any of them gives a new
-key, so a stale result is never read.
+key, so a stale result is never read. :func:`cached` keeps a result in ``data/cache`` under its key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from . import __version__, paths, settings
+
+T = TypeVar("T")
 
 
 def _hash_files(files: list[Path], root: Path) -> dict[str, str]:
@@ -67,3 +75,28 @@ def key(
         "extra": extra,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cached(prefix: str, key: str, compute: Callable[[], T], *, force: bool = False) -> T:
+    """``compute()``, kept in ``data/cache/<prefix>-<key[:24]>.pkl``.
+
+    The file is read while ``key`` is unchanged (``force`` computes anew regardless). Under a new
+    key the result is computed again and the prefix's files for other keys are removed. The file is
+    written to a temporary name and then renamed, so a process reading it meanwhile (pages execute
+    in parallel) sees either no file or a whole one.
+    """
+    target = paths.CACHE / f"{prefix}-{key[:24]}.pkl"
+    if target.exists() and not force:
+        with open(target, "rb") as handle:
+            return pickle.load(handle)
+    value = compute()
+    paths.CACHE.mkdir(parents=True, exist_ok=True)
+    own = re.compile(rf"{re.escape(prefix)}-[0-9a-f]{{24}}\.pkl")
+    for old in paths.CACHE.glob(f"{prefix}-*.pkl"):
+        if own.fullmatch(old.name) and old != target:
+            old.unlink(missing_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=paths.CACHE, prefix=f".{prefix}-", suffix=".tmp",
+                                     delete=False) as handle:
+        pickle.dump(value, handle)
+    os.replace(handle.name, target)
+    return value

@@ -81,7 +81,8 @@ def council_population(
         subs = subs.merge(totals, on=["area_code", "year"], how="left").rename(columns={"population": "value"})
         subs["replaces"] = "population (sgred_la_t20.csv): blank in source"
         subs["substitute_source"] = "nrs_mye_single_year_age_sex_council_1998_2018.xlsx: sum over sexes and ages 0-90+"
-        full = full.merge(subs[["area_code", "year", "value"]], on=["area_code", "year"], how="left", suffixes=("", "_sub"))
+        full = full.merge(subs[["area_code", "year", "value"]], on=["area_code", "year"], how="left",
+                          suffixes=("", "_sub"))
         full["value"] = full["value"].fillna(full.pop("value_sub"))
         subs = subs.dropna(subset=["value"])
     else:
@@ -183,7 +184,8 @@ def age_structure(age_sex: pd.DataFrame) -> pd.DataFrame:
         share = (part / total * 100).rename("value").reset_index()
         share["period"] = share["year"].astype(str)
         frames.append(
-            _rows(share, indicator, "percent", "derived:age_structure", f"population {label} / all ages × 100 (single-year estimates)")
+            _rows(share, indicator, "percent", "derived:age_structure",
+                  f"population {label} / all ages × 100 (single-year estimates)")
         )
     return pd.concat(frames, ignore_index=True)
 

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import figures, panel, paths, register, settings
-from .attribution import ledger, plots, verdicts
+from . import figures, panel, paths, settings
+from .attribution import ledger, verdicts
 
 #: Ledger rows the chapters quote, by a short key used in glue names.
 HEADLINE_CLAIMS = {
@@ -200,11 +200,13 @@ def indicator_themes(p: pd.DataFrame | None = None) -> pd.DataFrame:
     outputs = panel.build()
     p = outputs.panel if p is None else p
     rows = p[(p["area_type"] == "council") & (p["breakdown"] == "all")]
-    span = rows.groupby("indicator")["year"].agg(["min", "max"]).rename(columns={"min": "first_year", "max": "last_year"})
+    span = (rows.groupby("indicator")["year"].agg(["min", "max"])
+            .rename(columns={"min": "first_year", "max": "last_year"}))
     frames = []
     for source, name, col in [("ScotPHO", "scotpho_indicators.csv", "theme"), ("CPOP", "cpop_indicators.csv", "theme"),
                               ("LGBF", "lgbf_indicators.csv", "domain")]:
-        ref = pd.read_csv(paths.REFERENCE / name, dtype=str, keep_default_na=False).rename(columns={"indicator_id": "indicator"})
+        ref = (pd.read_csv(paths.REFERENCE / name, dtype=str, keep_default_na=False)
+               .rename(columns={"indicator_id": "indicator"}))
         ref = ref.drop_duplicates("indicator")[["indicator", col]].rename(columns={col: "theme"})
         ref["source"] = source
         frames.append(ref)
@@ -230,7 +232,8 @@ def themes_figure(key: str = "fig-ch05-themes") -> dict[str, str]:
     ax.legend(loc="upper left", fontsize=8)
     at_duty = int(counts.loc[duty].sum()) if duty in counts.index else 0
     peak_year = int(counts.sum(axis=1).idxmax())
-    growth = (counts.loc[peak_year] - counts.loc[duty]).sort_values(ascending=False) if duty in counts.index else counts.loc[peak_year]
+    growth = ((counts.loc[peak_year] - counts.loc[duty]).sort_values(ascending=False) if duty in counts.index
+              else counts.loc[peak_year])
     alt = (f"Stacked areas of council-level outcome indicators by source: {at_duty} were available in {duty}, "
            f"rising to {int(counts.sum(axis=1).max())} in {peak_year}, most of the rise from {growth.index[0]} "
            f"({int(growth.iloc[0])} more indicators).")
@@ -308,12 +311,14 @@ def economic_forest_figure(key: str = "fig-exec-forest") -> dict[str, str]:
     """The Scotland-wide economic comparisons: estimate, 95% interval and MDE, in log points."""
     led = ledger.ledger().set_index("claim_id")
     claims = [("gdp-did", "GDP per head: difference-in-differences"), ("gdp-es", "GDP per head: event study"),
-              ("gdp-synth", "GDP per head: synthetic control"), ("gdhi-did", "Household income: difference-in-differences"),
+              ("gdp-synth", "GDP per head: synthetic control"),
+              ("gdhi-did", "Household income: difference-in-differences"),
               ("gdhi-es", "Household income: event study"), ("gdhi-synth", "Household income: synthetic control")]
     rows = led.loc[[HEADLINE_CLAIMS[c] for c, _ in claims]]
     fig, ax = figures.new_figure(width=9, height=3.9)
     y = np.arange(len(rows))
-    colours = [figures.OKABE_ITO[5] if v == verdicts.ASSUMPTION_FAILS else figures.OKABE_ITO[0] for v in rows["verdict"]]
+    colours = [figures.OKABE_ITO[5] if v == verdicts.ASSUMPTION_FAILS else figures.OKABE_ITO[0]
+               for v in rows["verdict"]]
     for yi, (_, r), colour in zip(y, rows.iterrows(), colours, strict=True):
         ax.errorbar(r["estimate"], yi, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
                     fmt="o", color=colour, capsize=3)
@@ -396,8 +401,8 @@ def findings_side_by_side(led: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = [
         ("Very few tangible outputs could be credited directly to Community Planning (para 5.1).",
          f"Of {c['n-tests']} quantitative tests of outcomes, {c['n-tests-attributable']} support attribution; "
-         f"{c['n-tests-an-assumption-fails']} fail a design assumption and {c['n-tests-not-distinguishable-from-zero']} "
-         "find no distinguishable effect."),
+         f"{c['n-tests-an-assumption-fails']} fail a design assumption and "
+         f"{c['n-tests-not-distinguishable-from-zero']} find no distinguishable effect."),
         ("The benefits named were organisational and cultural, and could not be quantified (paras 5.2-5.3).",
          f"All {c['n-report']} of the report's claims entered in the ledger are perceptions (SMS level 1) that "
          "outcome data cannot test."),

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import json
-import pickle
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,7 +39,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from . import cache, paths, provenance, register
+from . import cache, provenance, register
 from .errors import ParseError, UnknownAreaError
 
 #: The boundary file, relative to ``data/raw``.
@@ -150,8 +149,8 @@ def _repaired(path: Path, geoms: np.ndarray, *, use_cache: bool) -> list:
         return _repair(geoms)
     key = cache.key({BOUNDARY_FILE: provenance.sha256_file(path)}, code=("geo.py",), settings_sections=(),
                     step="boundaries", shapely=shapely.__version__)
-    wkb = _cached_pickle("geo-repaired", key,
-                         lambda: list(shapely.to_wkb(np.asarray(_repair(geoms), dtype=object))))
+    wkb = cache.cached("geo-repaired", key,
+                       lambda: list(shapely.to_wkb(np.asarray(_repair(geoms), dtype=object))))
     return list(shapely.from_wkb(wkb))
 
 
@@ -193,21 +192,6 @@ def boundaries() -> gpd.GeoDataFrame:
     return _boundaries_cached().copy()
 
 
-def _cached_pickle(prefix: str, key: str, compute):
-    """``compute()``, kept in ``data/cache/<prefix>-<key>.pkl`` (older files of the prefix removed)."""
-    target = paths.CACHE / f"{prefix}-{key[:24]}.pkl"
-    if target.exists():
-        with open(target, "rb") as handle:
-            return pickle.load(handle)
-    value = compute()
-    paths.CACHE.mkdir(parents=True, exist_ok=True)
-    for old in paths.CACHE.glob(f"{prefix}-*.pkl"):
-        old.unlink()
-    with open(target, "wb") as handle:
-        pickle.dump(value, handle)
-    return value
-
-
 @functools.cache
 def _drawing_cached(tolerance: float) -> dict:
     """Drawing geometries and areas. Reading, checking and repairing the boundaries takes over a
@@ -228,7 +212,7 @@ def _drawing_cached(tolerance: float) -> dict:
                 "wkb": list(shapely.to_wkb(np.asarray(simple.values, dtype=object))),
                 "area_km2": list(bng.area.to_numpy() / 1e6)}
 
-    return _cached_pickle("geo-drawing", key, compute)
+    return cache.cached("geo-drawing", key, compute)
 
 
 def drawing_boundaries(tolerance: float = 200.0) -> gpd.GeoDataFrame:

@@ -19,7 +19,9 @@ def volatility(series: pd.Series) -> float:
     return float(series.sort_index().diff().abs().mean())
 
 
-def pooling_figure(outputs: Outputs, indicator: str = "alcohol_specific_death_rate", key: str = "fig-pooling") -> dict[str, str]:
+def pooling_figure(
+    outputs: Outputs, indicator: str = "alcohol_specific_death_rate", key: str = "fig-pooling"
+) -> dict[str, str]:
     """Annual against pooled rates for the smallest councils; glue the figure, return caption facts."""
     panel = outputs.panel
     codes = smallest_councils(outputs)

@@ -35,20 +35,10 @@ from .sources.cpop import combine_cpop
 
 log = logging.getLogger(__name__)
 
-PANEL_COLUMNS = [
-    "area_code",
-    "area_name",
-    "area_type",
-    "period",
-    "year",
-    "indicator",
-    "breakdown",
-    "value",
-    "unit",
-    "source",
-    "source_row",
-    "source_column",
-]
+#: A parser's columns, led by the area's current code, register name and type (``area_type`` in
+#: place of the published ``area_level``).
+PANEL_COLUMNS = ["area_code", "area_name", "area_type",
+                 *(c for c in PARSED_COLUMNS if c not in {"area_code", "area_name", "area_level"})]
 KEY = ["area_code", "indicator", "breakdown", "period"]
 
 AGE_SEX_FILE = "scotland/nrs_mye_single_year_age_sex_council_1998_2018.xlsx"
@@ -156,13 +146,15 @@ def check_unique(panel: pd.DataFrame) -> None:
 def split_missing(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Separate rows whose value is blank or suppressed in the source (kept in ``missing``)."""
     blank = frame["value"].isna()
-    missing = frame.loc[blank, ["area_code", "area_name", "indicator", "breakdown", "period", "source", "source_row", "source_column"]]
+    missing = frame.loc[blank, ["area_code", "area_name", "indicator", "breakdown", "period", "source", "source_row",
+                                "source_column"]]
     missing = missing.assign(reason="no valid value in source (blank, suppressed or a placeholder)")
     return frame[~blank].reset_index(drop=True), missing.reset_index(drop=True)
 
 
 def _resolve_age_sex(age_sex: pd.DataFrame) -> pd.DataFrame:
-    frame = age_sex.assign(area_level=lambda d: d["area_name"].map(lambda n: "scotland" if n == "Scotland" else "council"))
+    frame = age_sex.assign(
+        area_level=lambda d: d["area_name"].map(lambda n: "scotland" if n == "Scotland" else "council"))
     resolved = register.resolve_frame(frame.assign(area_code=None))
     return resolved[["area_code", "area_type", "year", "sex", "age", "population", "source", "source_row"]]
 

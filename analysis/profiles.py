@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,18 +242,7 @@ def _cache_key() -> str:
 @functools.cache
 def tables() -> dict[str, object]:
     """:func:`compute_tables`, read from ``data/cache`` when its inputs are unchanged."""
-    key = _cache_key()
-    path = paths.CACHE / f"profiles-{key[:24]}.pkl"
-    if path.exists():
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    out = compute_tables()
-    paths.CACHE.mkdir(parents=True, exist_ok=True)
-    for old in paths.CACHE.glob("profiles-*.pkl"):
-        old.unlink()
-    with open(path, "wb") as handle:
-        pickle.dump(out, handle)
-    return out
+    return cache.cached("profiles", _cache_key(), compute_tables)
 
 
 # --------------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def panel_schema() -> pa.DataFrameSchema:
             "year": pa.Column("int64", pa.Check.in_range(*YEAR_RANGE)),
             "indicator": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$")),
             "breakdown": pa.Column(str),
-            "value": pa.Column("float64", [pa.Check(lambda s: s.notna() & (s.abs() < 1e13), error="value is missing or not finite")]),
+            "value": pa.Column("float64", [pa.Check(lambda s: s.notna() & (s.abs() < 1e13),
+                                                    error="value is missing or not finite")]),
             "unit": pa.Column(str),
             "source": pa.Column(str),
             "source_row": pa.Column("Int64", nullable=True),
@@ -118,7 +119,8 @@ def check_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
     unknown = set(council_rows["area_code"]) - councils
     if unknown:
         raise SchemaError(f"unknown council code {sorted(unknown)[0]}", column="area_code")
-    explained = set(zip(missing["area_code"], missing["indicator"], missing["breakdown"], missing["period"], strict=True))
+    explained = set(zip(missing["area_code"], missing["indicator"], missing["breakdown"], missing["period"],
+                        strict=True))
     present = council_rows.groupby(["indicator", "breakdown", "period"])["area_code"].agg(set)
     for (indicator, breakdown, period), codes in present.items():
         absent = sorted(c for c in councils - codes if (c, indicator, breakdown, period) not in explained)

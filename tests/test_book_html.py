@@ -130,7 +130,8 @@ def prose(md: str) -> str:
     md = re.sub(r"^---.*?---", " ", md, flags=re.S)  # front matter
     md = re.sub(r"\b\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December)",
                 " ", md)
-    md = re.sub(r"\b(paras?|paragraphs?) [\d.,–\- ]+(and [\d.]+)?", " ", md)
+    md = re.sub(r"\b(paras?|paragraphs?) [\d.,–\- ]+(and [\d.]+)?", " ", md, flags=re.I)
+    md = re.sub(r"\b(19|20)\d\d[–-]\d\d\b", " ", md)  # financial years: 2009–10
     # definitions and conventions, not results: list markers, scale levels, interval levels, rate units
     md = re.sub(r"^\d+\. ", " ", md, flags=re.M)
     md = re.sub(r"\b(level|levels|SMS)[- ]\d( and \d)?\b", " ", md)

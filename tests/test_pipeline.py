@@ -44,8 +44,9 @@ def test_all_32_councils_for_population_every_year_except_documented_blanks(outp
     assert counts.index.min() == 1991 and counts.index.max() == 2019
     short = counts[counts < 32]
     # the only short year is explained by a blank in the source, listed in missing
+    missing = outputs.missing
     for year in short.index:
-        blanks = outputs.missing[(outputs.missing["indicator"] == "population") & (outputs.missing["period"] == str(year))]
+        blanks = missing[(missing["indicator"] == "population") & (missing["period"] == str(year))]
         assert len(blanks) == 32 - short[year]
 
 
@@ -92,7 +93,8 @@ def test_gdp_per_head_formula(outputs):
 def test_gb_comparison_areas_cover_all_four_countries(outputs):
     areas = outputs.areas
     itl3 = areas[areas["area_type"] == "itl3"]
-    assert itl3.groupby("country").size().to_dict() == {"England": 133, "Northern Ireland": 11, "Scotland": 23, "Wales": 12}
+    assert itl3.groupby("country").size().to_dict() == {"England": 133, "Northern Ireland": 11, "Scotland": 23,
+                                                        "Wales": 12}
 
 
 def test_case_studies_flagged(outputs):

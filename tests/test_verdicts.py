@@ -51,7 +51,8 @@ def test_significant_level_2_design_cannot_attribute():
 
 
 def test_significant_level_3_design_with_checks_passing_is_attributable():
-    checks = [AssumptionCheck("parallel pre-trends", True, "p = 0.6"), AssumptionCheck("untreated donors", None, "LSPs")]
+    checks = [AssumptionCheck("parallel pre-trends", True, "p = 0.6"),
+              AssumptionCheck("untreated donors", None, "LSPs")]
     out = decide(result(p=0.001, checks=checks))
     assert out.verdict == v.ATTRIBUTABLE
     assert "untreated donors" in out.reason

@@ -14,10 +14,8 @@ computes everything once and later calls read it back in well under a second.
 from __future__ import annotations
 
 import logging
-import pickle
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,7 +164,9 @@ def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> 
     return out
 
 
-def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) -> list[tuple[Job, DesignResult | Exception]]:
+def run_tests(
+    tests: list[dict] | None = None, *, progress: bool | None = None
+) -> list[tuple[Job, DesignResult | Exception]]:
     """Run the configured tests (or ``tests``) on the panel; return (job, result) pairs in order."""
     cfg = _cfg()
     tests = tests if tests is not None else cfg["tests"]
@@ -189,25 +189,11 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) 
     return results
 
 
-def _cache_path(key: str) -> Path:
-    return paths.CACHE / f"attribution-{key[:24]}.pkl"
-
-
 def results(*, force: bool = False, progress: bool | None = None) -> list[tuple[Job, DesignResult | Exception]]:
     """The design results for every configured test, from the cache when the inputs are unchanged."""
     key = cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/",),
                     settings_sections=("data", "attribution"), step="attribution")
-    path = _cache_path(key)
-    if path.exists() and not force:
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    out = run_tests(progress=progress)
-    paths.CACHE.mkdir(parents=True, exist_ok=True)
-    for old in paths.CACHE.glob("attribution-*.pkl"):
-        old.unlink()
-    with open(path, "wb") as handle:
-        pickle.dump(out, handle)
-    return out
+    return cache.cached("attribution", key, lambda: run_tests(progress=progress), force=force)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,7 +220,8 @@ def report_rows(cfg: dict) -> list[dict]:
     sms = int(cfg["grading"]["sms_levels"]["perception"])
     rows = []
     for claim in claims.itertuples(index=False):
-        verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"], min_sms=cfg["grading"]["min_sms_for_attribution"],
+        verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"],
+                                  min_sms=cfg["grading"]["min_sms_for_attribution"],
                                   untestable_reason=claim.why_untestable)
         rows.append({
             "claim_id": claim.claim_id, "chapter": int(claim.chapter), "source": claim.source, "claim": claim.claim,
@@ -264,11 +251,13 @@ def test_rows(cfg: dict, pairs: list[tuple[Job, DesignResult | Exception]]) -> l
             "area_name": area_name, "event": job.event, "sms_level": sms,
         }
         if isinstance(res, Exception):
-            verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"], min_sms=grading["min_sms_for_attribution"],
+            verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"],
+                                      min_sms=grading["min_sms_for_attribution"],
                                       untestable_reason=f"the design cannot be run on this series: {res}")
             row.update(assumption_checks="", verdict=verdict.verdict, reason=verdict.reason, scale="")
         else:
-            verdict = verdicts.decide(res, sms_level=sms, alpha=cfg["alpha"], min_sms=grading["min_sms_for_attribution"])
+            verdict = verdicts.decide(res, sms_level=sms, alpha=cfg["alpha"],
+                                      min_sms=grading["min_sms_for_attribution"])
             row.update(
                 estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high, p_value=res.p_value, p_kind=res.p_kind,
                 mde=res.mde, scale=res.scale, n_pre=res.n_pre, n_post=res.n_post, assumption_checks=_checks_text(res),

@@ -28,7 +28,8 @@ def its_figure(res: DesignResult, series: pd.Series, *, title: str, unit: str, k
         ("counterfactual", figures.OKABE_ITO[7], "--", "pre-event trend continued"),
     ]:
         pts = pd.Series(d[name]).sort_index()
-        ax.plot(pts.index.astype(int), pts.values, style, color=colour, lw=2, label=label if name != "fitted_post" else None)
+        ax.plot(pts.index.astype(int), pts.values, style, color=colour, lw=2,
+                label=label if name != "fitted_post" else None)
     ax.axvline(res.event - 0.5, color=figures.OKABE_ITO[5], lw=1.5)
     ax.text(res.event - 0.4, ax.get_ylim()[1], f" {res.event}", va="top", color=figures.OKABE_ITO[5])
     ax.set_xlabel("year")
@@ -105,9 +106,9 @@ def synth_figure(res: DesignResult, *, name: str, title: str, unit: str, key: st
         f"{title}: before {res.event} the synthetic comparison tracks the actual series to within "
         f"{100 * d['pre_fit_ratio']:.1f}% of its level (cross-validated); afterwards the gap averages "
         f"{res.estimate:+.3f} log points and "
-        f"{'lies inside the spread of' if res.p_value >= 0.05 else 'stands out from'} the placebo gaps ({rank} of {len(ratios)} "
-        f"placebos have a larger post/pre ratio, permutation {_p(res.p_value)}; detectable effect about "
-        f"{res.mde:.2f} log points)."
+        f"{'lies inside the spread of' if res.p_value >= 0.05 else 'stands out from'} the placebo gaps "
+        f"({rank} of {len(ratios)} placebos have a larger post/pre ratio, permutation {_p(res.p_value)}; "
+        f"detectable effect about {res.mde:.2f} log points)."
     )
     figures.glue_figure(key, fig, alt)
     return {"estimate": f"{res.estimate:+.3f}", "p": _p(res.p_value), "mde": f"{res.mde:.2f}",

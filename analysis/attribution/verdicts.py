@@ -72,7 +72,8 @@ def decide(
         names = "; ".join(f"{c.name}: {c.detail}" for c in failed)
         return Verdict(ASSUMPTION_FAILS, names)
     scale = f" ({result.scale})" if result.scale != "level" else ""
-    interval = f"estimate {_fmt(result.estimate)}{scale}, {100 * (1 - alpha):.0f}% interval {_fmt(result.ci_low)} to {_fmt(result.ci_high)}"
+    interval = (f"estimate {_fmt(result.estimate)}{scale}, {100 * (1 - alpha):.0f}% interval "
+                f"{_fmt(result.ci_low)} to {_fmt(result.ci_high)}")
     if not (result.p_value < alpha):
         return Verdict(
             NOT_DISTINGUISHABLE,

@@ -78,8 +78,7 @@ import pandas as pd
 
 from ..errors import DuplicateRowError, NonNumericValueError, ParseError
 from . import register_parser
-from ._common import PARSED_COLUMNS, read_csv_records
-from .scotpho import as_parsed, check_allowed, first_row, map_periods, reference_table
+from ._common import PARSED_COLUMNS, as_parsed, check_allowed, first_row, map_periods, read_csv_records, reference_table
 
 RELPATH_2017 = "scotland/cpop_CPPcleandata_v2017-09_af041bf.csv"
 RELPATH_2018 = "scotland/cpop_CPPcleandata_v2018-05_7f46429.csv"

@@ -65,7 +65,7 @@ import pandas as pd
 
 from ..errors import DuplicateRowError, ParseError
 from . import register_parser
-from .scotpho import as_parsed, check_allowed, first_row, map_periods, read_rds, reference_table, slug
+from ._common import as_parsed, check_allowed, first_row, map_periods, read_rds, reference_table, slug
 
 RELPATH = "scotland/lgbf_data-Jan22.rds"
 AREA, VALUE, YEAR, CODE, TITLE = "Local Authority", "Value", "Year", "Indicator2", "Title"

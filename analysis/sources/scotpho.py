@@ -81,129 +81,20 @@ of another form raises :class:`~analysis.errors.ParseError`. Names as published,
 
 Indicators map to the book's ids through ``data/reference/scotpho_indicators.csv``; the
 parser checks the file's ``ind_id``, ``type_definition`` and ``interpret`` against it.
-
-The helpers at the top (:func:`read_rds`, :func:`reference_table`, :func:`slug`,
-:func:`first_row`, :func:`check_allowed`, :func:`period_bounds`, :func:`map_periods`,
-:func:`as_parsed`) are shared with :mod:`.lgbf` and :mod:`.cpop`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadr
 
 from ..errors import DuplicateRowError, ParseError
-from ..paths import REFERENCE
 from . import register_parser
-from ._common import PARSED_COLUMNS, check_year
-
-# --- helpers shared with lgbf.py and cpop.py --------------------------------------------------
-
-_STRING_COLUMNS = [c for c in PARSED_COLUMNS if c not in {"year", "value", "source_row"}]
-_PERIOD = re.compile(r"^(\d{4})(?:/(\d{2}))?(?:-(\d{4})(?:/(\d{2}))?)?$")
-
-
-def read_rds(path: Path) -> pd.DataFrame:
-    """Read an R data file holding exactly one data frame."""
-    objects = pyreadr.read_r(str(path))
-    if len(objects) != 1:
-        raise ParseError(f"expected one R object, found {len(objects)}", file=path)
-    return next(iter(objects.values()))
-
-
-def reference_table(name: str) -> pd.DataFrame:
-    """A hand-curated table from ``data/reference`` with every cell as a string."""
-    return pd.read_csv(REFERENCE / name, dtype=str, keep_default_na=False)
-
-
-def slug(text: str) -> str:
-    """Lower-case ``text`` and join its runs of letters and digits with ``_`` ("C&L1" → "c_l1")."""
-    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
-
-
-def first_row(df: pd.DataFrame, mask: pd.Series | np.ndarray) -> int:
-    """``source_row`` of the first record of ``df`` selected by ``mask``."""
-    return int(df.loc[mask, "source_row"].iloc[0])
-
-
-def check_allowed(df: pd.DataFrame, column: str, allowed: Collection[object], source: str) -> None:
-    """Raise :class:`~analysis.errors.ParseError` at the first record whose ``column`` is not allowed."""
-    bad = ~df[column].isin(allowed)
-    if bad.any():
-        raise ParseError(f"unexpected {column} {df.loc[bad, column].iloc[0]!r}", file=source,
-                         row=first_row(df, bad), column=column)
-
-
-def period_bounds(label: str) -> tuple[int, int] | None:
-    """First and last calendar year of a normalised period label, or ``None`` if malformed.
-
-    Labels: ``2004`` (a year), ``2004/05`` (a financial or school year), ``2006-2010`` (a span of
-    calendar years) and ``2004/05-2006/07`` (a span of financial years). A financial year's
-    suffix must be the next year and a span must run forwards; its last year is the first
-    calendar year of its last element (``2004/05-2006/07`` → 2004, 2006).
-    """
-    match = _PERIOD.match(label)
-    if match is None:
-        return None
-    first, first_fy, last, last_fy = match.groups()
-    if last is not None and (first_fy is None) != (last_fy is None):
-        return None
-    start = int(first)
-    end = int(last) if last is not None else start
-    if any(suffix is not None and int(suffix) != (year + 1) % 100
-           for year, suffix in ((start, first_fy), (end, last_fy))):
-        return None
-    if last is not None and end <= start:
-        return None
-    return start, end
-
-
-def map_periods(
-    df: pd.DataFrame,
-    texts: pd.Series,
-    to_label: Callable[[str], str | None],
-    *,
-    source: str,
-    column: str,
-    low: int,
-    high: int,
-) -> pd.DataFrame:
-    """``period``, ``year`` (first) and ``last_year`` of each record from its period text.
-
-    ``to_label`` turns a published text into a normalised label (see :func:`period_bounds`) or
-    ``None``; a text it cannot read raises :class:`~analysis.errors.ParseError`, and a first year
-    outside ``[low, high]`` :class:`~analysis.errors.YearOutOfRangeError`, at the first record
-    holding it (``df`` supplies ``source_row``).
-    """
-    bounds = {}
-    for text in texts.unique():
-        label = to_label(text)
-        found = None if label is None else period_bounds(label)
-        row = first_row(df, texts == text)
-        if found is None:
-            raise ParseError(f"unrecognised period {text!r}", file=source, row=row, column=column)
-        check_year(found[0], file=source, row=row, column=column, low=low, high=high)
-        bounds[text] = (label, *found)
-    columns = {name: texts.map({t: b[i] for t, b in bounds.items()})
-               for i, name in enumerate(["period", "year", "last_year"])}
-    return pd.DataFrame(columns, index=df.index).astype({"year": "int64", "last_year": "int64"})
-
-
-def as_parsed(df: pd.DataFrame) -> pd.DataFrame:
-    """Select :data:`PARSED_COLUMNS` from ``df`` with the dtypes :func:`._common.frame` gives."""
-    out = df[PARSED_COLUMNS].reset_index(drop=True)
-    out = out.astype({"year": "int64", "value": "float64", "source_row": "int64"})
-    for col in _STRING_COLUMNS:
-        out[col] = out[col].astype("object")
-    return out
-
-
-# --- ScotPHO ------------------------------------------------------------------------------------
+from ._common import as_parsed, check_allowed, first_row, map_periods, period_bounds, read_rds, reference_table
+from ._common import slug as slug  # re-exported: tests call scotpho.slug
 
 RELPATH = "scotland/scotpho_deprivation_data_v2023-02_a383822.rds"
 
