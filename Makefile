@@ -35,7 +35,8 @@ results: data
 	mkdir -p _build
 	$(BIN)/python -m analysis ledger > _build/ledger.txt
 
-## book: build the HTML book into _build/html (strict: any failure or warning stops it)
+## book: build the HTML book into _build/html (strict: any failure or warning stops it); book-cache
+## executes the pages without cached outputs, in parallel, before Sphinx reads them
 book: results
 	$(BIN)/python -m analysis profiles
 	$(BIN)/python -m analysis book-cache

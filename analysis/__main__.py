@@ -2,7 +2,8 @@
 
 ``data``  verify the raw files, build and validate the tidy panel (cached on its inputs)
 ``lock``  rewrite environment.yml from requirements.txt
-``book-cache``  clear Jupyter Book's execution cache when the data it was built from changed
+``book-cache``  clear Jupyter Book's execution cache when the data it was built from changed, then
+               execute every page without cached outputs, in parallel (:mod:`analysis.execute`)
 ``ledger``  print the evidence ledger (``--json`` for machine-readable rows)
 ``attribute``  run one design on one outcome and print its result
 ``profiles``  write the 32 partnership profile pages into book/profiles (generated at build time)
@@ -42,10 +43,15 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_book_cache(args: argparse.Namespace) -> int:
-    from . import book_cache
+    from . import book_cache, execute
 
     cleared = book_cache.sync()
     print("book execution cache cleared: its inputs changed" if cleared else "book execution cache is current")
+    report = execute.execute_pages()
+    for page in report.executed:
+        print(f"executed: {page}")
+    print(f"book pages executed: {len(report.executed)}, already cached: {len(report.cached)}, "
+          f"in {report.seconds:.1f} s")
     return 0
 
 
@@ -68,7 +74,8 @@ def _jsonable(value):
 
 def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"rows": [{k: _jsonable(v) for k, v in r.items()} for r in rows]}, indent=2, ensure_ascii=False))
+        payload = {"rows": [{k: _jsonable(v) for k, v in r.items()} for r in rows]}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     import pandas as pd
 
@@ -77,7 +84,8 @@ def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
         print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
-LEDGER_SUMMARY = ["claim_id", "chapter", "design", "sms_level", "estimate", "ci_low", "ci_high", "p_value", "mde", "verdict"]
+LEDGER_SUMMARY = ["claim_id", "chapter", "design", "sms_level", "estimate", "ci_low", "ci_high", "p_value", "mde",
+                  "verdict"]
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
@@ -134,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     prof = sub.add_parser("profiles", help="write the partnership profile pages (book/profiles/)")
     prof.add_argument("--out", help="folder to write to (default book/profiles)")
     prof.set_defaults(func=_cmd_profiles)
-    book_cache = sub.add_parser("book-cache", help="clear the book's execution cache if its inputs changed")
+    book_cache = sub.add_parser(
+        "book-cache", help="clear the book's execution cache if its inputs changed; execute pages not in it")
     book_cache.set_defaults(func=_cmd_book_cache)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")

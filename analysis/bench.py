@@ -8,9 +8,10 @@ project's own ``make book`` there, with the ``.venv`` of the Python that runs th
 3. **text edit**: a sentence appended to one chapter's prose, then ``make book``;
 4. **code edit**: a harmless code cell appended to the same chapter, then ``make book``.
 
-For each it records the wall time of every phase (data; results and the pre-build steps; HTML;
-downloads), the notebooks that were executed (from the build log; Jupyter Book's cache skips the
-others) and the pages Sphinx re-read. For every page of the contents it records the HTML size with
+For each it records the wall time of every phase (data; results and the pre-build steps; page
+execution; HTML; downloads), the pages that were executed (those the pre-execution step reports and
+any Jupyter Book ran itself, from its build log; the execution cache skips the others) and the
+pages Sphinx re-read. For every page of the contents it records the HTML size with
 its images. It writes ``_build/bench.json`` in the working tree and prints a summary against the
 targets: cold build ≤ 120 s, no-change rebuild ≤ 10 % of cold, an edit re-executes at most the
 edited chapter, every page with its images ≤ 1.5 MB. ``--check`` exits non-zero if a target is missed.
@@ -39,10 +40,13 @@ SKIP_DATA = {"processed", "cache"}
 DEFAULT_CHAPTER = "book/ch03-structures-roles.md"
 TEXT_EDIT = "\n\nThis sentence was appended by the build benchmark: a change to the prose only.\n"
 CODE_EDIT = "\n```{code-cell} ipython3\n:tags: [remove-cell]\nbench_edit = 'a harmless code change'\n```\n"
+#: A page executed before Sphinx reads the pages (``python -m analysis book-cache``).
+PRE_EXECUTED = re.compile(r"^executed: (\S+)$")
 #: Lines of ``make book`` output that end a phase (matched in order of the phases).
 PHASES = [
     ("data", re.compile(r"^written to .* in [\d.]+ s")),
     ("results_and_prebuild", re.compile(r"^book execution cache ")),
+    ("execute", re.compile(r"^book pages executed: ")),
     ("html", re.compile(r"build succeeded|Finished generating HTML|Building your book, returns")),
     ("downloads", re.compile(r"^downloads written to ")),
 ]
@@ -76,6 +80,7 @@ def make_book(repo: Path, venv: Path, stamp: Path, log: Path) -> dict:
     start = time.perf_counter()
     marks: dict[str, float] = {}
     phase = 0
+    executed: set[str] = set()  # pages run before Sphinx (``python -m analysis book-cache``)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(cmd)}\n")
         proc = subprocess.Popen(cmd, cwd=repo, env=environment(repo), stdout=subprocess.PIPE,
@@ -84,6 +89,8 @@ def make_book(repo: Path, venv: Path, stamp: Path, log: Path) -> dict:
         for line in proc.stdout:
             fh.write(line)
             clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            if match := PRE_EXECUTED.match(clean):
+                executed.add(match.group(1))
             for i in range(phase, len(PHASES)):
                 if PHASES[i][1].search(clean):
                     marks[PHASES[i][0]] = time.perf_counter() - start
@@ -99,10 +106,10 @@ def make_book(repo: Path, venv: Path, stamp: Path, log: Path) -> dict:
             phases[name] = round(marks[name] - previous, 2)
             previous = marks[name]
     build_log = re.sub(r"\x1b\[[0-9;]*m", "", (repo / "_build" / "build.log").read_text(encoding="utf-8"))
-    executed = sorted({Path(m).relative_to(repo).as_posix() for m in
-                       re.findall(r"^(\S+\.md): Executing notebook", build_log, re.M)})
+    executed |= {Path(m).relative_to(repo).as_posix() for m in
+                 re.findall(r"^(\S+\.md): Executing notebook", build_log, re.M)}  # pages Sphinx ran itself
     reread = sorted(set(re.findall(r"reading sources\.\.\. \[\s*\d+%\] (\S+)", build_log)))
-    return {"total_s": round(total, 2), "phases_s": phases, "executed": executed, "reread": reread}
+    return {"total_s": round(total, 2), "phases_s": phases, "executed": sorted(executed), "reread": reread}
 
 
 def page_sizes(html: Path, root: Path) -> list[dict]:

@@ -3,8 +3,9 @@
 Jupyter Book re-executes a page only when the page's own code changes; it cannot see that the data
 or the analysis code underneath changed. Before each build, :func:`sync` compares a key over every
 input a page can depend on (raw checksums, reference files, all the analysis code, all settings,
-library versions) with the key recorded beside the execution cache, and clears the execution cache and Sphinx's parsed pages when they differ, so no
-page shows results from older inputs.
+library versions) with the key recorded beside the execution cache, and clears the execution cache
+and Sphinx's parsed pages when they differ, so no page shows results from older inputs. The pages
+are then executed into the emptied cache by :mod:`analysis.execute`.
 """
 
 from __future__ import annotations
