@@ -254,8 +254,52 @@ WAIT_FOR_MATHS = """async () => {
 }"""
 
 
-def write_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT) -> Path:
-    """Print every page of the table of contents with Chromium and merge them into ``target``."""
+PDF_OPTIONS = {"format": "A4", "print_background": True, "outline": True, "tagged": True,
+               "margin": {"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"}}
+#: Open folded prose (dropdowns) so no text is cut; folded code (myst-nb's details.hide) stays
+#: folded, as on screen: the notebooks hold all of it.
+OPEN_DETAILS = "() => document.querySelectorAll('details:not(.hide)').forEach(d => d.open = true)"
+
+
+async def _print_pages(urls: list[str], workers: int) -> list[bytes]:
+    """Each URL printed to PDF by Chromium, ``workers`` tabs at a time; in the order given.
+
+    Each tab has its own browser context, so Chromium renders the tabs in separate processes
+    (tabs of one site in one context would share a renderer and print one after the other).
+    """
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    printed: list[bytes | None] = [None] * len(urls)
+    todo = list(enumerate(urls))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+
+        async def tab() -> None:
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.emulate_media(media="print")
+            while todo:
+                index, url = todo.pop(0)
+                await page.goto(url, wait_until="load")
+                await page.evaluate(WAIT_FOR_MATHS)
+                await page.evaluate(OPEN_DETAILS)
+                printed[index] = await page.pdf(**PDF_OPTIONS)
+            await context.close()
+
+        try:
+            await asyncio.gather(*(tab() for _ in range(max(1, min(workers, len(urls))))))
+        finally:
+            await browser.close()
+    return [p for p in printed if p is not None]
+
+
+def write_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT, workers: int | None = None) -> Path:
+    """Print every page of the table of contents with Chromium (one tab per CPU) and merge them
+    into ``target`` in contents order, with a bookmark per page."""
+    import asyncio
+
     from pypdf import PdfWriter
     from pypdf.generic import NameObject, TextStringObject
 
@@ -264,19 +308,13 @@ def write_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT) -> P
     if missing:
         raise FileNotFoundError(f"{html_dir} has no HTML for {missing}: build the book first (make book)")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    with serve(html_dir) as base:
+        printed = asyncio.run(_print_pages([base + f"{d}.html" for d in pages], workers or os.cpu_count() or 1))
+    if len(printed) != len(pages):
+        raise RuntimeError(f"Chromium printed {len(printed)} of the book's {len(pages)} pages")
     writer = PdfWriter()
-    with serve(html_dir) as base, browser() as context:
-        page = context.new_page()
-        page.emulate_media(media="print")
-        for docname in pages:
-            page.goto(base + f"{docname}.html", wait_until="load")
-            page.evaluate(WAIT_FOR_MATHS)
-            # open folded prose (dropdowns) so no text is cut; folded code (myst-nb's
-            # details.hide) stays folded, as on screen: the notebooks hold all of it
-            page.evaluate("() => document.querySelectorAll('details:not(.hide)').forEach(d => d.open = true)")
-            pdf = page.pdf(format="A4", print_background=True, outline=True, tagged=True,
-                           margin={"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"})
-            writer.append(io.BytesIO(pdf), outline_item=page_title(source_of(docname, root)))
+    for docname, pdf in zip(pages, printed, strict=True):
+        writer.append(io.BytesIO(pdf), outline_item=page_title(source_of(docname, root)))
     writer.add_metadata({
         "/Title": config.get("title", "Book"),
         "/Author": config.get("author", ""),
