@@ -35,11 +35,11 @@ results: data
 	mkdir -p _build
 	$(BIN)/python -m analysis ledger > _build/ledger.txt
 
-## book: build the HTML book into _build/html (strict: any failure or warning stops it); book-cache
-## executes the pages without cached outputs, in parallel, before Sphinx reads them
+## book: build the HTML book into _build/html (strict: any failure or warning stops it); `pages`
+## writes the profile pages and executes every page without cached outputs, in parallel, before
+## Sphinx reads them
 book: results
-	$(BIN)/python -m analysis profiles
-	$(BIN)/python -m analysis book-cache
+	$(BIN)/python -m analysis pages
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 	$(MAKE) --no-print-directory downloads
 

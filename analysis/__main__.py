@@ -7,6 +7,7 @@
 ``ledger``  print the evidence ledger (``--json`` for machine-readable rows)
 ``attribute``  run one design on one outcome and print its result
 ``profiles``  write the 32 partnership profile pages into book/profiles (generated at build time)
+``pages``  ``profiles`` then ``book-cache`` in one process: what ``make book`` runs before Sphinx
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
     written = profiles.write_profiles(args.out)
     print(f"profiles: {len(written)} pages in {written[0].parent} in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _cmd_pages(args: argparse.Namespace) -> int:
+    args.out = None
+    return _cmd_profiles(args) or _cmd_book_cache(args)
 
 
 def _jsonable(value):
@@ -145,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     book_cache = sub.add_parser(
         "book-cache", help="clear the book's execution cache if its inputs changed; execute pages not in it")
     book_cache.set_defaults(func=_cmd_book_cache)
+    pages = sub.add_parser("pages", help="write the profile pages, then book-cache (what make book runs before Sphinx)")
+    pages.set_defaults(func=_cmd_pages)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import figures, panel, paths, settings
 from .attribution import ledger, verdicts
+from .sources._common import reference_table  # noqa: F401 - the chapters read reference tables through here
 
 #: Ledger rows the chapters quote, by a short key used in glue names.
 HEADLINE_CLAIMS = {
@@ -252,10 +253,6 @@ def milestones_table() -> pd.DataFrame:
         years.append(f"{int(dictionary.loc[ind, 'first_year'])}-{int(dictionary.loc[ind, 'last_year'])}" if ind else "")
     ms["council data (years)"] = years
     return ms[["milestone", "group", "closest_indicator", "match", "council data (years)", "note"]]
-
-
-def reference_table(name: str) -> pd.DataFrame:
-    return pd.read_csv(paths.REFERENCE / name, dtype=str, keep_default_na=False)
 
 
 # --------------------------------------------------------------------------------------------

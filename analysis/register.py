@@ -101,7 +101,7 @@ DOCUMENTED_FOOTNOTES = {
     "All Scotland1": "All Scotland",  # nrs_alcohol_specific_deaths_by_council_1979_2019.csv, footnote 1
 }
 
-#: The report's nine case-study CPPs as named in Stevenson (2002), executive summary para 2
+#: The report's nine case-study CPPs as named in Stevenson (2002a), executive summary para 2
 #: (http://www.scotland.gov.uk/Publications/2002/10/15602/12057), mapped to register names.
 #: The report's short forms ("Aberdeen", "Glasgow" …) are deliberately *not* register variants:
 #: no raw file uses them, and "Aberdeen" alone would be ambiguous beside "Aberdeenshire" in data.

@@ -50,7 +50,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel import PanelOLS
 from scipy import stats
 
 from .base import AssumptionCheck, DesignResult
@@ -188,6 +187,8 @@ def twfe(df: pd.DataFrame, regressors: pd.DataFrame) -> TwfeFit:
     index = pd.MultiIndex.from_arrays([df["area_code"], df["year"]], names=["area_code", "year"])
     y = pd.Series(df["y"].to_numpy(dtype=float), index=index, name="y")
     x = regressors.set_axis(index).astype(float)
+    from linearmodels.panel import PanelOLS  # imported here: it takes over a second, and most callers read the cache
+
     res = PanelOLS(y, x, entity_effects=True, time_effects=True).fit(
         cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True
     )

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import cache, panel, paths, provenance, register, settings
-from . import did, its, synth, verdicts
+from . import verdicts
 from .base import DesignResult
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,13 @@ def transform(series: pd.Series, how: str | None) -> pd.Series:
 # running the tests
 
 
+# The designs are imported where they run: reading the cached ledger (every page of the book, and
+# each ``make book``) then does not pay for importing statsmodels, linearmodels and SciPy's optimisers.
+
+
 def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult | Exception]]:
+    from . import its
+
     event = _event_year(cfg, test["event"])
     out = []
     areas: list[str] = []
@@ -136,6 +142,8 @@ def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignR
 
 
 def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult]]:
+    from . import did
+
     event = _event_year(cfg, test["event"])
     frame = did.prepare(p, areas, test["outcome"], cfg)
     fit = did.fit_did if test["design"] == "did" else did.fit_event_study
@@ -146,6 +154,8 @@ def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> li
 
 
 def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult]]:
+    from . import synth
+
     event = _event_year(cfg, test["event"])
     problem = synth.prepare(p, areas, test["outcome"], cfg)
     placebos = synth.placebo_distribution(problem.wide, problem.donors, event, cfg)
