@@ -35,7 +35,7 @@ from . import paths
 
 #: Imported once by the process the pages' processes are forked from, so no page pays for them.
 PRELOAD = ("pandas", "matplotlib.pyplot", "IPython", "ipykernel.ipkernel", "myst_nb", "analysis.attribution.ledger",
-           "analysis.chapters", "analysis.evidence", "analysis.profiles", "analysis.maps")
+           "analysis.attribution.did", "analysis.chapters", "analysis.evidence", "analysis.profiles", "analysis.maps")
 
 
 class PageError(RuntimeError):
@@ -50,12 +50,13 @@ class Report:
 
 
 def execution_config(root: Path = paths.ROOT) -> dict:
-    """The ``execute`` section of ``_config.yml`` (cache folder, exclusions)."""
+    """The ``execute`` section of ``_config.yml`` (cache folder, timeout per page, exclusions)."""
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     execute = config.get("execute", {})
     if execute.get("execute_notebooks") != "cache":
         raise ValueError(f"{root / '_config.yml'}: execute.execute_notebooks must be 'cache' for pre-execution")
     return {"cache": root / execute.get("cache", "_build/.jupyter_cache"),
+            "timeout": float(execute.get("timeout", 30)),
             "exclude": list(execute.get("exclude_patterns", []))}
 
 
@@ -86,8 +87,11 @@ def _run_page(path: str):
     return inprocess.run_file(path, read)
 
 
-def _run_forked(pages: list[Path], workers: int):
+def _run_forked(pages: list[Path], workers: int, timeout: float | None = None):
     """Yield ``(page, executed notebook)`` in order, each page run in a fresh process.
+
+    A page whose result is not back ``timeout`` seconds after the previous one raises
+    :class:`PageError` (Jupyter Book's ``execute.timeout``, applied here per page in turn).
 
     The processes are forked by multiprocessing's fork server, a single-threaded process that has
     imported :data:`PRELOAD`; forking this process instead, whose pool and cache threads may hold
@@ -96,7 +100,12 @@ def _run_forked(pages: list[Path], workers: int):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     with context.Pool(processes=max(1, min(workers, len(pages))), maxtasksperchild=1) as pool:
-        yield from zip(pages, pool.imap(_run_page, [str(p) for p in pages], chunksize=1), strict=True)
+        results = pool.imap(_run_page, [str(p) for p in pages], chunksize=1)
+        for page in pages:
+            try:
+                yield page, results.next(timeout=timeout)
+            except multiprocessing.TimeoutError:
+                raise PageError(f"{page}: no result after {timeout:g} s (execute.timeout in _config.yml)") from None
 
 
 def execute_pages(root: Path = paths.ROOT, *, workers: int | None = None) -> Report:
@@ -122,7 +131,7 @@ def execute_pages(root: Path = paths.ROOT, *, workers: int | None = None) -> Rep
             pending.append(page)
     if pending:
         try:
-            for page, nb in _run_forked(pending, workers or os.cpu_count() or 1):
+            for page, nb in _run_forked(pending, workers or os.cpu_count() or 1, config["timeout"]):
                 bundle = CacheBundleIn(nb, str(page), data={"execution_seconds": nb.metadata["execution"]["seconds"]})
                 cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
                 report.executed.append(_relative(page, root))

@@ -1,10 +1,9 @@
 """Run a notebook's code cells in this Python process, keeping the outputs a Jupyter kernel would.
 
-The 32 partnership profiles are one template filled for each partnership: the same two lines of
-code with a different council code. Started one kernel each, they spent most of their time
-starting Python and importing pandas and matplotlib. :func:`run` instead executes a page's cells in
-an IPython shell inside the calling process, with a fresh namespace for every notebook, and
-records what a kernel would send back:
+A Jupyter kernel spends seconds starting Python and importing pandas and matplotlib before it runs
+a page's first line. :func:`run` executes a page's cells in an IPython shell inside the calling
+process instead, with a fresh namespace for every notebook, and records what a kernel would send
+back:
 
 * ``display_data`` for every ``display()`` call (this is how ``glue`` stores values and figures);
 * ``execute_result`` for a cell that ends in an expression (not for one ending in ``;``);
@@ -13,13 +12,12 @@ records what a kernel would send back:
 * binary data (PNG images) base64-encoded, as the Jupyter messaging protocol encodes it.
 
 A cell that raises stops the notebook with :class:`CellError`, which names the notebook and the
-cell and carries the traceback, so the build fails as it would with a kernel. There is no
-timeout. ``tests/test_inprocess.py`` checks that a notebook run here and the same notebook run by
-a real kernel (``nbclient``) give the same outputs.
+cell and carries the traceback, so the build fails as it would with a kernel.
 
-Python modules stay imported between notebooks (that is the saving), so this is only for pages
-whose code holds no state of its own between cells of different notebooks; the book's chapters
-still run in their own kernels.
+Modules imported by one notebook stay imported for the next in the same process, so the build
+(:mod:`analysis.execute`) runs each page in a process of its own, forked from one that has
+imported the libraries, and applies the timeout there. ``tests/test_inprocess.py`` checks that a
+page run that way and the same page run by a real kernel (``nbclient``) give the same outputs.
 """
 
 from __future__ import annotations

@@ -99,6 +99,14 @@ def test_nothing_a_page_does_reaches_another(book):
     assert len(execute.execute_pages(book, workers=1).executed) == 3
 
 
+def test_a_page_that_runs_too_long_stops_the_step(book):
+    config = book / "_config.yml"
+    config.write_text(config.read_text().replace("timeout: 900", "timeout: 2"))
+    (book / "book" / "profiles" / "one.md").write_text(page("One", "import time\ntime.sleep(60)"))
+    with pytest.raises(execute.PageError, match=r"profiles/one\.md: no result after 2 s"):
+        execute.execute_pages(book)
+
+
 def test_the_config_must_use_the_cache(book):
     config = book / "_config.yml"
     config.write_text(config.read_text().replace("execute_notebooks: cache", "execute_notebooks: force"))
