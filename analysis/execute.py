@@ -38,6 +38,21 @@ PRELOAD = ("pandas", "matplotlib.pyplot", "IPython", "ipykernel.ipkernel", "myst
            "analysis.attribution.did", "analysis.chapters", "analysis.evidence", "analysis.profiles", "analysis.maps")
 
 
+#: The front matter that makes a MyST markdown page a notebook with a Python kernel; the generated
+#: pages (:mod:`analysis.profiles`) and the tests' small books use it.
+FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
 class PageError(RuntimeError):
     """A page failed to execute; the message names it and carries its traceback."""
 

@@ -27,6 +27,7 @@ import contextlib
 import copy
 import io
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -50,9 +51,9 @@ class CellError(RuntimeError):
 class _Recorder:
     """The outputs of one cell, in the order they happened."""
 
-    def __init__(self):
+    def __init__(self, count: int):
         self.outputs: list = []
-        self.count: int | None = None
+        self.count = count  # the cell's execution count, carried by an execute_result
 
     def stream(self, name: str, text: str) -> None:
         last = self.outputs[-1] if self.outputs else None
@@ -112,9 +113,24 @@ def _shell() -> InteractiveShell:
         if not isinstance(shell.displayhook, _ResultHook):
             raise RuntimeError("an IPython shell of another kind is already running in this process")
         return shell
+    main = sys.modules["__main__"]
     shell = InteractiveShell.instance(displayhook_class=_ResultHook, colors="nocolor")
+    sys.modules["__main__"] = main  # the shell installs its own; it is only lent while cells run
     shell.display_pub = _Publisher(shell=shell)
     return shell
+
+
+@contextlib.contextmanager
+def _running(shell: InteractiveShell, cwd: str | Path):
+    """The shell's namespace as ``__main__`` and ``cwd`` as the working directory, both given back
+    afterwards (multiprocessing, for one, needs the process's own ``__main__``)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = shell.user_module
+    try:
+        with contextlib.chdir(cwd):
+            yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def run(nb: nbformat.NotebookNode, *, cwd: str | Path, name: str = "notebook") -> nbformat.NotebookNode:
@@ -130,13 +146,12 @@ def run(nb: nbformat.NotebookNode, *, cwd: str | Path, name: str = "notebook") -
     out = copy.deepcopy(nb)
     start = time.perf_counter()
     count = 0
-    with contextlib.chdir(cwd):
+    with _running(shell, cwd):
         for index, cell in enumerate(out.cells):
             if cell.cell_type != "code":
                 continue
             count += 1
-            recorder = _Recorder()
-            recorder.count = count
+            recorder = _Recorder(count)
             shell.display_pub.recorder = shell.displayhook.recorder = recorder
             with (contextlib.redirect_stdout(_Stream(recorder, "stdout")),
                   contextlib.redirect_stderr(_Stream(recorder, "stderr"))):

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cache, figures, paths, provenance, register, settings
+from . import cache, execute, figures, paths, provenance, register, settings
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +294,7 @@ def _versus(a: float, b: float) -> str:
     return "above" if a > b else "below"
 
 
+@functools.cache  # the page's prose and its figure's alt text both ask; computed once per page
 def outcome_facts(code: str, outcome: Outcome) -> dict[str, str]:
     """Glue-ready strings about one outcome: title, a sentence for the prose, a clause for alt text."""
     t = tables()
@@ -316,6 +317,7 @@ def outcome_facts(code: str, outcome: Outcome) -> dict[str, str]:
             "scotland": _fmt(last["scotland"]), "family": _fmt(last["family"]), "unit": unit}
 
 
+@functools.cache
 def population_facts(code: str) -> dict[str, str]:
     t = tables()
     pop = t["population"]
@@ -357,6 +359,7 @@ def family_facts(code: str) -> dict[str, str]:
     return out
 
 
+@functools.cache
 def sii_facts(code: str) -> dict[str, str]:
     t = tables()
     sii = t["sii"]
@@ -617,17 +620,6 @@ def glue_index() -> None:
 # --------------------------------------------------------------------------------------------
 # writing the pages
 
-FRONT_MATTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 #: The report paragraph that names the case studies and the pilot.
 REPORT_CITE = "{cite:p}`stevenson2002{executive summary, para 2}`"
@@ -651,7 +643,7 @@ def page_text(code: str) -> str:
     rec = partnerships().set_index("code").loc[code]
     name = rec["name"]
     status = _status_paragraph(name, case_study=bool(rec["case_study"]), pilot=bool(rec["pilot"]))
-    return f"""{FRONT_MATTER}({f"profile-{code}"})=
+    return f"""{execute.FRONT_MATTER}({f"profile-{code}"})=
 # {name}
 
 ```{{code-cell}} ipython3
@@ -738,7 +730,7 @@ def index_text() -> str:
         mark = {"case study": " (case study)", "pilot": " (pilot)"}.get(_status(rec), "")
         items.append(f"- {{doc}}`{rec.slug}`{mark}")
     listing = "\n".join(items)
-    return f"""{FRONT_MATTER}(profiles-index)=
+    return f"""{execute.FRONT_MATTER}(profiles-index)=
 # Partnership profiles
 
 ```{{code-cell}} ipython3

@@ -15,21 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import paths
+from analysis import execute, paths
 
 pytestmark = pytest.mark.slow
-
-FRONT = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def jb_flags() -> list[str]:
@@ -44,7 +32,7 @@ def build(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     shutil.copy(paths.ROOT / "references.bib", book / "references.bib")
     shutil.copytree(paths.ROOT / "book" / "_static", book / "book" / "_static")  # the config's html_static_path
     (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: refs\n")
-    (book / "index.md").write_text(FRONT + "# A page\n\n" + body)
+    (book / "index.md").write_text(execute.FRONT_MATTER + "# A page\n\n" + body)
     (book / "refs.md").write_text("# References\n\n```{bibliography}\n```\n")
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = f"set -o pipefail; '{jb}' build . {' '.join(jb_flags())} 2>&1 | tee build.log"  # as the Makefile does

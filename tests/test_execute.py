@@ -9,21 +9,9 @@ from jupyter_cache import get_cache
 
 from analysis import execute, paths
 
-FRONT = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
 
 def page(title: str, code: str) -> str:
-    return f"{FRONT}# {title}\n\nSome prose.\n\n```{{code-cell}} ipython3\n{code}\n```\n"
+    return f"{execute.FRONT_MATTER}# {title}\n\nSome prose.\n\n```{{code-cell}} ipython3\n{code}\n```\n"
 
 
 @pytest.fixture

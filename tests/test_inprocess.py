@@ -32,13 +32,6 @@ def notebook(cells: list[str]) -> nbformat.NotebookNode:
     return nb
 
 
-FRONT = """---
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def both_ways(source):
@@ -54,7 +47,8 @@ def both_ways(source):
 @pytest.mark.slow
 def test_outputs_equal_a_real_kernels(tmp_path):
     source = tmp_path / "page.md"
-    source.write_text(FRONT + "# Page\n" + "".join(f"\n```{{code-cell}} ipython3\n{c}\n```\n" for c in CELLS))
+    cells = "".join(f"\n```{{code-cell}} ipython3\n{c}\n```\n" for c in CELLS)
+    source.write_text(execute.FRONT_MATTER + "# Page\n" + cells)
     here, kernel = both_ways(source)
     code = [c for c in here.cells if c.cell_type == "code"]
     assert len(code) == len(CELLS)
@@ -92,6 +86,16 @@ def test_each_notebook_starts_with_a_fresh_namespace(tmp_path):
     inprocess.run(notebook(["leftover = 1"]), cwd=tmp_path)
     with pytest.raises(inprocess.CellError, match="NameError"):
         inprocess.run(notebook(["leftover"]), cwd=tmp_path)
+
+
+def test_the_process_keeps_its_own_main_module(tmp_path):
+    import sys
+
+    main = sys.modules["__main__"]
+    inprocess.run(notebook(["import __main__\nhere = __main__.__name__"]), cwd=tmp_path)
+    with pytest.raises(inprocess.CellError):
+        inprocess.run(notebook(["1 / 0"]), cwd=tmp_path)
+    assert sys.modules["__main__"] is main  # a fork server started afterwards still works
 
 
 def test_cells_run_in_the_given_folder(tmp_path):

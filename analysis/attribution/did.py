@@ -363,29 +363,11 @@ def fit_did(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict)
     """
     validate(df)
     n_pre, n_post = _check_event(df, event)
-    alpha, power = cfg["alpha"], cfg["power"]
     post = (df["year"] >= event).astype(int) * df["treated"]
     fit = twfe(df, pd.DataFrame({"treated_x_post": post}))
     est, se = float(fit.params["treated_x_post"]), float(np.sqrt(fit.cov.loc["treated_x_post", "treated_x_post"]))
-    ci_low, ci_high, p = t_inference(est, se, fit.df, alpha)
-    es = event_study(df, event, _window(cfg), alpha)
-    return DesignResult(
-        design=DID,
-        outcome=outcome,
-        area=area,
-        event=event,
-        estimate=est,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        p_value=p,
-        p_kind=P_KIND,
-        mde=analytic_mde(se, alpha, power, df=fit.df),
-        n_pre=n_pre,
-        n_post=n_post,
-        scale=_scale(cfg),
-        checks=assumption_checks(df, es, alpha, power),
-        details={"se": se, "df": fit.df, **_sample(df), "pretrend_wald": es.pretrend, "caveat": LSP_CAVEAT},
-    )
+    es = event_study(df, event, _window(cfg), cfg["alpha"])
+    return _result(DID, df, event, (n_pre, n_post), est, se, fit.df, es, cfg, outcome=outcome, area=area)
 
 
 def fit_event_study(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict) -> DesignResult:
@@ -402,15 +384,25 @@ def fit_event_study(df: pd.DataFrame, event: int, *, outcome: str, area: str, cf
     """
     validate(df)
     n_pre, n_post = _check_event(df, event)
-    alpha, power = cfg["alpha"], cfg["power"]
-    es = event_study(df, event, _window(cfg), alpha)
+    es = event_study(df, event, _window(cfg), cfg["alpha"])
     lags = [f"es_{k}" for k in es.table.loc[es.table["rel_year"] >= 0, "rel_year"]]
     w = np.full(len(lags), 1 / len(lags))
     est = float(w @ es.fit.params[lags].to_numpy())
     se = float(np.sqrt(w @ es.fit.cov.loc[lags, lags].to_numpy() @ w))
-    ci_low, ci_high, p = t_inference(est, se, es.fit.df, alpha)
+    return _result(
+        EVENT_STUDY, df, event, (n_pre, n_post), est, se, es.fit.df, es, cfg, outcome=outcome, area=area,
+        estimate_is="equal-weight mean of the post-event coefficients (event times 0 to the binned last)",
+        reference_rel_year=-1, window=list(_window(cfg)), coefficients=es.table.to_dict("records"),
+    )
+
+
+def _result(design: str, df: pd.DataFrame, event: int, n: tuple[int, int], est: float, se: float, dof: int,
+            es, cfg: dict, *, outcome: str, area: str, **details) -> DesignResult:
+    """The result both designs report: t inference and MDE on ``dof``, the shared pre-trend checks."""
+    alpha, power = cfg["alpha"], cfg["power"]
+    ci_low, ci_high, p = t_inference(est, se, dof, alpha)
     return DesignResult(
-        design=EVENT_STUDY,
+        design=design,
         outcome=outcome,
         area=area,
         event=event,
@@ -419,20 +411,10 @@ def fit_event_study(df: pd.DataFrame, event: int, *, outcome: str, area: str, cf
         ci_high=ci_high,
         p_value=p,
         p_kind=P_KIND,
-        mde=analytic_mde(se, alpha, power, df=es.fit.df),
-        n_pre=n_pre,
-        n_post=n_post,
+        mde=analytic_mde(se, alpha, power, df=dof),
+        n_pre=n[0],
+        n_post=n[1],
         scale=_scale(cfg),
         checks=assumption_checks(df, es, alpha, power),
-        details={
-            "se": se,
-            "df": es.fit.df,
-            **_sample(df),
-            "estimate_is": "equal-weight mean of the post-event coefficients (event times 0 to the binned last)",
-            "reference_rel_year": -1,
-            "window": list(_window(cfg)),
-            "coefficients": es.table.to_dict("records"),
-            "pretrend_wald": es.pretrend,
-            "caveat": LSP_CAVEAT,
-        },
+        details={"se": se, "df": dof, **_sample(df), **details, "pretrend_wald": es.pretrend, "caveat": LSP_CAVEAT},
     )
