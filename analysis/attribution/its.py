@@ -1,43 +1,51 @@
-"""Interrupted time series (ITS): did a series break from its own prior trend at the event?
+"""Interrupted time series (ITS): did a series depart from its own prior trend after the event?
 
 The model (segmented regression) for a series observed in years ``t`` with the event in year T0:
 
     y_t = b0 + b1·(t − T0) + b2·post_t + b3·(t − T0)·post_t + e_t,    post_t = 1 if t ≥ T0 else 0
 
-``b1`` is the pre-event slope, ``b2`` the change in level at T0 (the estimate this design reports),
-``b3`` the change in slope, and ``b0 + b1·(t − T0)`` for post-event years the counterfactual: the
-pre-event trend carried on. It is fitted by OLS (statsmodels) with Newey–West (HAC, Bartlett
-kernel) standard errors, ``its.hac_maxlags`` lags.
+``b1`` is the pre-event slope, ``b2`` the change in level at T0 and ``b3`` the change in slope;
+``b0 + b1·(t − T0)`` carried past T0 is the counterfactual: the pre-event trend extrapolated.
 
-Inference. Newey–West standard errors are consistent as the series grows, but in series of the
-length available here (≈ 30 annual points, four coefficients) they are biased down: with AR(1)
-errors (φ = 0.3) the nominal 95% interval for ``b2`` covers the truth in only about 76% of
-simulated series with a normal reference and about 78% with Student's t on n − 4 degrees of
-freedom (``tests/test_its.py`` measures this). So the Newey–West t-statistic is kept but its
-reference distribution is simulated: a parametric bootstrap draws :data:`BOOTSTRAP_DRAWS` series
-of AR(1) errors (φ the median-unbiased estimate from the OLS residuals, :func:`median_unbiased_phi`),
-refits the same regression on each and recomputes the Newey–West t-statistic. The interval is
-``b ± c·SE`` with ``c`` the (1 − alpha) point of the simulated |t|, and the p-value is the share
-of simulated |t| at least as large as the observed one (counting the observed one); the
-t-statistic does not depend on the error variance, so only φ needs estimating. The textbook
-(normal-reference) Newey–West interval and p-value are kept in ``details`` for comparison.
+**Estimand.** The claim is that the series *departed from its extrapolated pre-event trend*. Two
+quantities say so, and both are reported:
 
-Minimum detectable effect. Found by simulation on the same bootstrap draws: the smallest effect
-that, added to the simulated series (errors scaled to the residual variance), the test above
-detects in a share ``power`` of them (:func:`~analysis.attribution.power.smallest_effect`). The
-analytic formula of :func:`~analysis.attribution.power.analytic_mde` applied to the Newey–West SE
-would understate it by about half (its SE is biased down and variable). The simulation treats φ as
-known; because the test estimates φ, an effect equal to the reported MDE is detected a little less
-often than ``power`` (measured in ``tests/test_its.py``: 73% rather than 80% at φ = 0.3, 29 points).
+* the **departure test** (the detection test, ``p_value``): the level and the slope change
+  jointly, ``b2 = b3 = 0``, one Wald test;
+* the **average gap** (the ``estimate``): the mean over the post-event window's years of the
+  series' fitted path minus the extrapolated trend, ``b2 + b3·k̄`` with ``k̄`` the mean of
+  ``t − T0`` over those years — in the outcome's own units, with its interval, p-value
+  (``estimate_p``) and minimum detectable effect.
+
+The window (``window``; the primary window of ``settings.yml`` ``attribution.windows``, or every
+post-event year for the secondary analysis) also bounds the data: years after it are not used, so
+a later event cannot bend the post-event segment. The level and slope changes are reported too.
+
+**Inference** (:mod:`analysis.attribution.ar_bootstrap`): fixed-b HAC statistics (Bartlett kernel,
+bandwidth = sample size; Kiefer & Vogelsang 2005) referred to an AR(1) parametric bootstrap on a
+grid of AR(1) coefficients, with the coefficient set at a one-sided upper confidence point of the
+residual autocorrelation's simulated distribution (``its.phi_quantile``; 0.5 would be Andrews'
+1993 median-unbiased estimate), then prepivoted (Beran 1988) so that the p-value is what the whole
+procedure delivers at that persistence. Intervals invert the calibrated tests. Simulated size
+(``tests/test_its.py``): within 0.03–0.07 for every reported test at φ = 0.3, 0.6, 0.9 and a random
+walk, with 12 and 29 pre-event years and 5 or 17 post-event years; with 6 pre-event years it is
+not, and the persistence check below flags the series.
+
+**Minimum detectable effect**: the smallest constant shift of the window's years (a step in level)
+that the calibrated test of the average gap detects with probability ``power``, simulated on the
+bootstrap's own draws at the series' median-unbiased AR(1) coefficient and innovation variance
+(:meth:`~analysis.attribution.ar_bootstrap.Engine.power`).
 
 Assumptions, each checked (or stated as untestable) in :func:`fit`:
 
 * enough points on each side of the event (``its.min_pre_periods``, ``its.min_post_periods``);
-* the pre-event trend is linear, so carrying it on is a credible counterfactual;
-* the series does not "break" at years when nothing happened (placebo events);
-* nothing else changed in the same year — not testable with one series;
-* the errors are at most weakly autocorrelated in the way the AR(1) reference assumes
-  (Durbin–Watson and Ljung–Box reported).
+* the pre-event trend is linear (a squared term added to the pre-event years, same inference);
+* the series does not depart from its trend at years when nothing happened (placebo events, the
+  same departure test, binomial rule);
+* the errors are not too persistent for this design: the calibrated test's simulated size at the
+  series' estimated AR(1) coefficient, for this number of points, is within ``its.size_tolerance``
+  (this check can fail; it fails, for example, for a near random walk observed on 11 points);
+* nothing else changed in the same year — not testable with one series.
 
 Years may have gaps (the trend uses calendar years); the error model treats consecutive
 observations as one step apart.
@@ -46,26 +54,18 @@ observations as one step apart.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.signal import lfilter
 from scipy.stats import binom
 from statsmodels.stats.diagnostic import acorr_ljungbox
 from statsmodels.stats.stattools import durbin_watson
 
-from .base import AssumptionCheck, DesignResult
+from . import ar_bootstrap
+from .base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
 from .power import smallest_effect
 
-#: Simulated series in each bootstrap reference distribution.
-BOOTSTRAP_DRAWS = 999
-#: The AR(1) coefficient used by the bootstrap is kept within ±this, so the errors stay stationary.
-PHI_BOUND = 0.95
-#: Precision of the median-unbiased AR(1) coefficient.
-PHI_TOLERANCE = 1e-3
 #: Fewer points than this on either side of the event and the design cannot be fitted at all.
 MIN_POINTS = 3
 #: The quadratic pre-trend test needs its three coefficients plus two residual degrees of freedom.
@@ -74,154 +74,41 @@ MIN_POINTS_QUADRATIC = 5
 MIN_PLACEBOS = 3
 
 DESIGN = "its"
-P_KIND = "Newey-West t, AR(1) bootstrap reference"
+P_KIND = "joint level-and-slope test (fixed-b HAC Wald, prepivoted AR(1) bootstrap)"
+ESTIMAND = "average gap between the series and its extrapolated pre-event trend over the window"
+CONTRASTS = ("pre_slope", "level", "slope", "gap")
+JOINT = {"departure": ("level", "slope")}
+REPORTED_TESTS = ("level", "slope", "gap", "departure")
 
 
 @dataclass(frozen=True)
-class Coefficient:
-    """One OLS coefficient with its Newey–West SE and bootstrap-calibrated inference."""
+class Settings:
+    """The ITS settings (``attribution`` and ``attribution.its`` in ``settings.yml``)."""
 
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    mde: float
-    #: The textbook Newey–West interval and p-value (normal reference), for comparison.
-    analytic_ci_low: float
-    analytic_ci_high: float
-    analytic_p_value: float
+    alpha: float
+    power: float
+    seed: int
+    draws: int
+    check_draws: int
+    grid: np.ndarray
+    phi_quantile: float
+    size_tolerance: float
+    min_pre: int
+    min_post: int
+    placebo_min_gap: int
 
-    def summary(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "p_value": self.p_value}
+    @classmethod
+    def from_cfg(cls, cfg: dict) -> Settings:
+        its = cfg["its"]
+        return cls(alpha=float(cfg["alpha"]), power=float(cfg["power"]), seed=int(cfg["seed"]),
+                   draws=int(its["bootstrap_draws"]), check_draws=int(its["check_draws"]),
+                   grid=ar_bootstrap.grid_from(its["phi_grid"]), phi_quantile=float(its["phi_quantile"]),
+                   size_tolerance=float(its["size_tolerance"]), min_pre=int(its["min_pre_periods"]),
+                   min_post=int(its["min_post_periods"]), placebo_min_gap=int(its["placebo_min_gap"]))
 
-
-@dataclass(frozen=True)
-class NeweyWestFit:
-    """An OLS fit with Newey–West inference calibrated by an AR(1) parametric bootstrap."""
-
-    coefficients: dict[int, Coefficient]
-    params: np.ndarray
-    fitted: np.ndarray
-    resid: np.ndarray
-    r1: float   # lag-1 autocorrelation of the OLS residuals
-    phi: float  # the median-unbiased AR(1) coefficient the bootstrap uses
-
-
-def _lag1(u: np.ndarray) -> np.ndarray:
-    """Lag-1 autocorrelation of each row of ``u`` (0 for a row of zeros)."""
-    num = (u[..., 1:] * u[..., :-1]).sum(-1)
-    den = (u * u).sum(-1)
-    return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
-
-
-def _ar1_draws(innovations: np.ndarray, phi: float) -> np.ndarray:
-    """Stationary AR(1) series (one per row) driven by standard normal ``innovations``."""
-    e = innovations.copy()
-    e[:, 0] /= np.sqrt(1 - phi**2)
-    return lfilter([1.0], [1.0, -phi], e, axis=1)
-
-
-def median_unbiased_phi(r1: float, residualize: Callable[[np.ndarray], np.ndarray], innovations: np.ndarray) -> float:
-    """The AR(1) coefficient whose simulated OLS residuals have median lag-1 autocorrelation ``r1``.
-
-    The lag-1 autocorrelation of residuals from a regression on trends is biased towards zero —
-    strongly so in short series (for 29 years and the segmented model, AR(1) errors with φ = 0.3
-    give residual autocorrelations with mean ≈ 0.07). Inverting its median, as in Andrews (1993,
-    *Econometrica* 61:139–165) but simulated for the regression actually fitted, gives a
-    median-unbiased φ. ``residualize`` maps series (rows) to their OLS residuals; ``innovations`` (draws ×
-    n standard normals, reused for every φ so the median is monotone in φ) drive the simulation.
-    The search is confined to ±:data:`PHI_BOUND`.
-    """
-
-    def median_r1(phi: float) -> float:
-        return float(np.median(_lag1(residualize(_ar1_draws(innovations, phi)))))
-
-    low, high = -PHI_BOUND, PHI_BOUND
-    if median_r1(low) >= r1:
-        return low
-    if median_r1(high) <= r1:
-        return high
-    while high - low > PHI_TOLERANCE:
-        mid = (low + high) / 2
-        if median_r1(mid) < r1:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
-
-
-def _critical_value(t_abs: np.ndarray, alpha: float) -> float:
-    """The simulated |t| beyond which the bootstrap p-value ``(1 + #{|t*| ≥ |t|}) / (B + 1)`` is below ``alpha``.
-
-    It is the ``k``-th largest simulated |t| with ``k = ⌈alpha·(B + 1)⌉ − 1``, so that "p < alpha"
-    and "the interval ``b ± crit·SE`` excludes 0" are the same statement.
-    """
-    k = math.ceil(round(alpha * (len(t_abs) + 1), 9)) - 1
-    if k < 1:
-        raise ValueError(f"{len(t_abs)} bootstrap draws cannot give a p-value below alpha = {alpha}")
-    return float(np.sort(t_abs)[-k])
-
-
-def _nw_se(u: np.ndarray, c: np.ndarray, maxlags: int) -> np.ndarray:
-    """Newey–West SE of the coefficient ``c'y`` (``c`` a row of (X'X)⁻¹X') for each residual row of ``u``.
-
-    Identical to statsmodels' ``cov_type="HAC"`` (Bartlett weights ``1 − l/(maxlags + 1)``, no
-    small-sample correction) for that coefficient, computed for many series at once.
-    """
-    a = u * c
-    s = (a * a).sum(-1)
-    for lag in range(1, maxlags + 1):
-        s = s + 2 * (1 - lag / (maxlags + 1)) * (a[..., lag:] * a[..., :-lag]).sum(-1)
-    return np.sqrt(s)
-
-
-def newey_west(y: np.ndarray, X: np.ndarray, coefs: Sequence[int], *, maxlags: int, alpha: float,
-               power: float, seed: int) -> NeweyWestFit:
-    """Fit ``y = Xb + e`` by OLS and test ``b_j = 0`` for each ``j`` in ``coefs`` (module docstring).
-
-    The point estimates and Newey–West SEs are statsmodels'; the reference distribution of each
-    t-statistic is simulated under AR(1) errors with the median-unbiased coefficient of
-    :func:`median_unbiased_phi`. ``seed`` fixes the draws, so the result is deterministic.
-    """
-    n = len(y)
-    res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags})
-    resid = np.asarray(res.resid)
-    if not (resid @ resid) > 1e-12 * max(float(y @ y), 1.0):
-        raise ValueError("the series lies exactly on the fitted lines: no residual variation to test against")
-    proj = np.linalg.pinv(X)   # rows: each coefficient as a linear map of y
-
-    def residualize(u: np.ndarray) -> np.ndarray:
-        """OLS residuals of each row (low-rank form: small products, no multithreaded BLAS)."""
-        return u - (u @ proj.T) @ X.T
-
-    rng = np.random.default_rng(seed)
-    r1 = float(_lag1(resid))
-    phi = median_unbiased_phi(r1, residualize, rng.standard_normal((BOOTSTRAP_DRAWS, n)))
-    errors = _ar1_draws(rng.standard_normal((BOOTSTRAP_DRAWS, n)), phi)   # unit innovation variance
-    boot_resid = residualize(errors)
-    # innovation SD matching the observed residual variance (needed only for the MDE)
-    sigma = float(np.sqrt((resid @ resid) / (boot_resid**2).sum(axis=1).mean()))
-    out: dict[int, Coefficient] = {}
-    for j in coefs:
-        b, se = float(res.params[j]), float(res.bse[j])
-        boot_b, boot_se = errors @ proj[j], _nw_se(boot_resid, proj[j], maxlags)
-        t_abs = np.abs(boot_b) / boot_se
-        crit = _critical_value(t_abs, alpha)
-        p = (1 + np.count_nonzero(t_abs >= abs(b) / se)) / (BOOTSTRAP_DRAWS + 1)
-
-        def power_at(effect: float, boot_b: np.ndarray = boot_b, boot_se: np.ndarray = boot_se,
-                     crit: float = crit) -> float:
-            return float(np.mean(np.abs(effect / sigma + boot_b) > crit * boot_se))
-
-        a_low, a_high = res.conf_int(alpha)[j]
-        out[j] = Coefficient(
-            estimate=b, se=se, ci_low=b - crit * se, ci_high=b + crit * se, p_value=float(p),
-            mde=smallest_effect(power_at, power, scale=se), analytic_ci_low=float(a_low),
-            analytic_ci_high=float(a_high), analytic_p_value=float(res.pvalues[j]),
-        )
-    return NeweyWestFit(out, np.asarray(res.params), np.asarray(res.fittedvalues), resid, r1, phi)
+    def engine(self, X: np.ndarray, contrasts: dict, joint: dict, *, draws: int | None = None) -> ar_bootstrap.Engine:
+        return ar_bootstrap.engine(X, contrasts, joint, draws=draws or self.draws, grid=self.grid, seed=self.seed,
+                                   phi_quantile=self.phi_quantile)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,34 +139,103 @@ def design_matrix(years: np.ndarray, event: int) -> np.ndarray:
     return np.column_stack([np.ones_like(t), t, post, t * post])
 
 
-def _fit_settings(cfg: dict) -> dict:
-    return {"maxlags": int(cfg["its"]["hac_maxlags"]), "alpha": float(cfg["alpha"]),
-            "power": float(cfg["power"]), "seed": int(cfg["seed"])}
+def contrasts(years: np.ndarray, event: int) -> dict[str, np.ndarray]:
+    """The named linear combinations of (b0, b1, b2, b3) the design reports."""
+    kbar = float((years[years >= event] - event).mean())
+    e = np.eye(4)
+    return {"pre_slope": e[1], "level": e[2], "slope": e[3], "gap": e[2] + kbar * e[3]}
+
+
+def restrict(series: pd.Series, window: tuple[int, int] | None) -> pd.Series:
+    """The series up to the window's last year (all of it without a window)."""
+    return series if window is None else series[series.index <= window[1]]
+
+
+@dataclass(frozen=True)
+class Test:
+    """One calibrated test: the estimate (for a contrast), its fixed-b SE, the statistic and p-value,
+    and the intervals that invert the test at ``1 − alpha`` and ``1 − 2·alpha``."""
+
+    estimate: float
+    se: float
+    statistic: float
+    p_value: float
+    ci: tuple[float, float]
+    ci_eq: tuple[float, float]
+
+    def summary(self) -> dict[str, float]:
+        return {"estimate": self.estimate, "se": self.se, "ci_low": self.ci[0], "ci_high": self.ci[1],
+                "p_value": self.p_value}
+
+
+@dataclass(frozen=True)
+class SegmentedFit:
+    years: np.ndarray
+    y: np.ndarray
+    event: int
+    engine: ar_bootstrap.Engine
+    params: np.ndarray
+    resid: np.ndarray
+    r1: float
+    phi: float
+    tests: dict[str, Test]
+
+
+def segmented_fit(years: np.ndarray, y: np.ndarray, event: int, s: Settings, *, draws: int | None = None,
+                  intervals: bool = True) -> SegmentedFit:
+    """Fit the segmented regression and run every calibrated test (module docstring)."""
+    X = design_matrix(years, event)
+    eng = s.engine(X, contrasts(years, event), JOINT, draws=draws)
+    design = eng.design
+    resid = design.residuals(y[None, :])[0]
+    if not (resid @ resid) > 1e-12 * max(float(y @ y), 1.0):
+        raise ValueError("the series lies exactly on the fitted lines: no residual variation to test against")
+    st = design.statistics(y)
+    r1 = float(st.r1[0])
+    phi = float(eng.phi_hat(r1))
+    tests = {}
+    for name in design.tests:
+        stat = float(st.statistic(name)[0])
+        p = float(eng.p_value(name, stat, r1)[0])
+        if name in design.rows:
+            est, se = float(st.estimate[name][0]), float(st.se[name][0])
+            if intervals:
+                c1 = eng.critical_value(name, phi, s.alpha)
+                c2 = eng.critical_value(name, phi, 2 * s.alpha)
+                ci, ci_eq = (est - c1 * se, est + c1 * se), (est - c2 * se, est + c2 * se)
+            else:
+                ci = ci_eq = (math.nan, math.nan)
+        else:
+            est = se = math.nan
+            ci = ci_eq = (math.nan, math.nan)
+        tests[name] = Test(est, se, stat, p, ci, ci_eq)
+    params = np.linalg.lstsq(X, y, rcond=None)[0]
+    return SegmentedFit(years, y, event, eng, params, resid, r1, phi, tests)
 
 
 def placebo_events(series: pd.Series, event: int, cfg: dict) -> pd.DataFrame:
-    """Level changes estimated at years when nothing is known to have happened.
+    """Departures from trend estimated at years when nothing is known to have happened.
 
     A placebo event is every observed year at least ``its.placebo_min_gap`` years from ``event``
     that leaves ``its.min_pre_periods`` points before it and ``its.min_post_periods`` from it on —
     counted within one side of the real event only: placebos before the event are fitted on the
     pre-event years alone, placebos after it on the post-event years alone, so the real event's
-    break never enters a placebo fit. Each is fitted exactly as the real event is (same model,
-    same inference). Returns one row per placebo: ``event`` (its year), ``estimate`` (level change)
-    and ``p_value``; an empty frame when none fits.
+    break never enters a placebo fit. Each is tested exactly as the real event is (the departure
+    test, same calibration; ``its.check_draws`` bootstrap draws). Returns one row per placebo:
+    ``event`` (its year), ``estimate`` (average gap), ``p_value`` (departure test).
     """
     years, y = _validate(series, event)
-    its_cfg, kw = cfg["its"], _fit_settings(cfg)
+    s = Settings.from_cfg(cfg)
     rows = []
     for side in (years < event, years >= event):
         seg_years, seg_y = years[side], y[side]
         for tau in seg_years:
-            if (abs(int(tau) - event) < its_cfg["placebo_min_gap"]
-                    or (seg_years < tau).sum() < its_cfg["min_pre_periods"]
-                    or (seg_years >= tau).sum() < its_cfg["min_post_periods"]):
+            if (abs(int(tau) - event) < s.placebo_min_gap or (seg_years < tau).sum() < s.min_pre
+                    or (seg_years >= tau).sum() < s.min_post):
                 continue
-            level = newey_west(seg_y, design_matrix(seg_years, int(tau)), [2], **kw).coefficients[2]
-            rows.append({"event": int(tau), "estimate": level.estimate, "p_value": level.p_value})
+            f = segmented_fit(seg_years, seg_y, int(tau), s, draws=s.check_draws, intervals=False)
+            rows.append({"event": int(tau), "estimate": f.tests["gap"].estimate,
+                         "p_value": f.tests["departure"].p_value})
     return pd.DataFrame(rows, columns=["event", "estimate", "p_value"])
 
 
@@ -287,65 +243,62 @@ def placebo_events(series: pd.Series, event: int, cfg: dict) -> pd.DataFrame:
 # the assumption checks
 
 
-def _check_observations(n_pre: int, n_post: int, its_cfg: dict, event: int) -> AssumptionCheck:
-    need_pre, need_post = its_cfg["min_pre_periods"], its_cfg["min_post_periods"]
-    passed = n_pre >= need_pre and n_post >= need_post
+def _check_observations(n_pre: int, n_post: int, s: Settings, event: int) -> AssumptionCheck:
+    passed = n_pre >= s.min_pre and n_post >= s.min_post
     verdict = "enough" if passed else "too few"
     return AssumptionCheck(
         "enough observations", passed,
-        f"{n_pre} years before {event} (at least {need_pre} needed) and {n_post} from {event} on (at least "
-        f"{need_post} needed): {verdict} to estimate a trend on each side.",
+        f"{n_pre} years before {event} (at least {s.min_pre} needed) and {n_post} from {event} on (at least "
+        f"{s.min_post} needed): {verdict} to estimate a trend on each side.",
     )
 
 
-def _check_linear_pre_trend(years: np.ndarray, y: np.ndarray, event: int, kw: dict) -> AssumptionCheck:
+def _check_linear_pre_trend(years: np.ndarray, y: np.ndarray, event: int, s: Settings) -> AssumptionCheck:
     name = "linear pre-event trend"
     pre = years < event
     n_pre = int(pre.sum())
     if n_pre < MIN_POINTS_QUADRATIC:
         return AssumptionCheck(name, None, f"Only {n_pre} years before {event}: too few to test whether the "
                                f"pre-event trend curves (at least {MIN_POINTS_QUADRATIC} needed).")
-    s = (years[pre] - years[pre].mean()).astype(float)
-    curve = newey_west(y[pre], np.column_stack([np.ones_like(s), s, s**2]), [2], **kw).coefficients[2]
-    alpha = kw["alpha"]
-    passed = not curve.p_value < alpha
+    t = (years[pre] - years[pre].mean()).astype(float)
+    X = np.column_stack([np.ones_like(t), t, t**2])
+    eng = s.engine(X, {"curve": np.eye(3)[2]}, {}, draws=s.check_draws)
+    st = eng.design.statistics(y[pre])
+    curve, p = float(st.estimate["curve"][0]), float(eng.p_value("curve", st.t["curve"][0], st.r1[0])[0])
+    passed = not p < s.alpha
     if passed:
         detail = (f"A curve (a squared-year term) added to the {n_pre} pre-event years is not significant "
-                  f"(coefficient {curve.estimate:.3g}, p = {curve.p_value:.3g} ≥ {alpha}): a straight line is a "
-                  "fair description of the prior trend, so carrying it on is a usable counterfactual. With few "
-                  "points this is weak evidence: a gentle curve would go unseen.")
+                  f"(coefficient {curve:.3g}, p = {p:.3g} ≥ {s.alpha}): a straight line is a fair description of "
+                  "the prior trend, so carrying it on is a usable counterfactual. With few points this is weak "
+                  "evidence: a gentle curve would go unseen.")
     else:
-        detail = (f"The {n_pre} pre-event years curve (squared-year coefficient {curve.estimate:.3g}, "
-                  f"p = {curve.p_value:.3g} < {alpha}): the prior trend is not a straight line, so the line carried "
-                  f"past {event} is not a credible counterfactual and the level change is not interpretable.")
-    return AssumptionCheck(name, passed, detail, statistic=curve.estimate, p_value=curve.p_value)
+        detail = (f"The {n_pre} pre-event years curve (squared-year coefficient {curve:.3g}, p = {p:.3g} < "
+                  f"{s.alpha}): the prior trend is not a straight line, so the line carried past {event} is not a "
+                  "credible counterfactual and the departure from it is not interpretable.")
+    return AssumptionCheck(name, passed, detail, statistic=curve, p_value=p)
 
 
 def _check_placebos(placebos: pd.DataFrame, estimate: float, alpha: float, event: int) -> tuple[AssumptionCheck, float]:
-    """The placebo check and the placebo rank p-value of the real estimate (NaN without placebos)."""
-    name = "no level shift at placebo events"
+    """The placebo check and the placebo rank p-value of the real average gap (NaN without placebos)."""
+    name = "no departure at placebo events"
     n = len(placebos)
-    if n == 0:
-        rank_p = float("nan")
-    else:
-        rank_p = (1 + int((placebos["estimate"].abs() >= abs(estimate)).sum())) / (n + 1)
+    larger = int((placebos["estimate"].abs() >= abs(estimate)).sum()) if n else 0
+    rank_p = (1 + larger) / (n + 1) if n else math.nan
     if n < MIN_PLACEBOS:
         return AssumptionCheck(name, None, f"Only {n} placebo years fit the series (at least {MIN_PLACEBOS} needed): "
-                               "whether it shifts when nothing happened cannot be checked."), rank_p
+                               "whether it departs from trend when nothing happened cannot be checked."), rank_p
     k = int((placebos["p_value"] < alpha).sum())
-    share = k / n
     # If the test is valid, each placebo is significant with probability alpha; the check fails when
     # k or more significant placebos out of n would be that unlikely (binomial tail below alpha).
     tail = float(binom.sf(k - 1, n, alpha))
     passed = tail >= alpha
     meaning = ("as many as a valid test would give by chance, so its p-values behave as they should" if passed else
-               f"more than a valid test would give by chance (binomial p = {tail:.3g}), so the series shifts "
-               "often when nothing happened and its p-values cannot be trusted")
-    detail = (f"Fitted at {n} years with no known event, the model finds a significant level shift at "
-              f"{k} of them ({share:.0%}): {meaning}. The real shift at {event} is "
-              f"exceeded in size by {int((placebos['estimate'].abs() >= abs(estimate)).sum())} of the {n} placebo "
-              f"shifts: placebo p = {rank_p:.3g} (the real event counted among them).")
-    return AssumptionCheck(name, passed, detail, statistic=share, p_value=rank_p), rank_p
+               f"more than a valid test would give by chance (binomial p = {tail:.3g}), so the series departs from "
+               "trend often when nothing happened and its p-values cannot be trusted")
+    detail = (f"Tested at {n} years with no known event, the departure test rejects at {k} of them ({k / n:.0%}): "
+              f"{meaning}. The real average gap at {event} is exceeded in size by {larger} of the {n} placebo gaps: "
+              f"placebo p = {rank_p:.3g} (the real event counted among them).")
+    return AssumptionCheck(name, passed, detail, statistic=k / n, p_value=rank_p), rank_p
 
 
 def _check_no_coincident_change(event: int) -> AssumptionCheck:
@@ -356,82 +309,148 @@ def _check_no_coincident_change(event: int) -> AssumptionCheck:
     )
 
 
-def _check_autocorrelation(nw: NeweyWestFit, maxlags: int) -> tuple[AssumptionCheck, dict]:
-    dw = float(durbin_watson(nw.resid))
-    lb = acorr_ljungbox(nw.resid, lags=maxlags)
-    lb_p = {int(lag): float(p) for lag, p in lb["lb_pvalue"].items()}
-    diag = {"durbin_watson": dw, "ljung_box_p": lb_p, "residual_lag1_autocorrelation": nw.r1,
-            "ar1_phi_median_unbiased": nw.phi}
-    detail = (f"Residuals: Durbin–Watson {dw:.2f} (2 means none), Ljung–Box p = {lb_p[maxlags]:.3g} for lags "
-              f"1–{maxlags}, "
-              f"lag-1 autocorrelation {nw.r1:.2f} (AR(1) coefficient {nw.phi:.2f} once its small-sample bias is "
-              f"removed). Allowed for: Newey–West standard errors ({maxlags} lags) with a reference distribution "
-              "simulated under AR(1) errors with that coefficient.")
-    return AssumptionCheck("residual autocorrelation handled", True, detail, statistic=dw, p_value=lb_p[maxlags]), diag
+def _check_persistence(f: SegmentedFit, s: Settings, n_pre: int) -> tuple[AssumptionCheck, dict]:
+    """Can the calibrated tests be trusted at this series' persistence, for this number of points?"""
+    eng = f.engine
+    n = len(f.years)
+    dw = float(durbin_watson(f.resid))
+    lags = min(2, n // 4)
+    lb_p = float(acorr_ljungbox(f.resid, lags=lags)["lb_pvalue"].iloc[-1])
+    sizes = {name: eng.size_at(name, f.phi, s.alpha) for name in REPORTED_TESTS}
+    from_phi = eng.oversized_from(REPORTED_TESTS, s.alpha, s.size_tolerance)
+    worst = max(sizes, key=sizes.get)
+    diag = {"durbin_watson": dw, "ljung_box_p": lb_p, "ljung_box_lags": lags,
+            "residual_lag1_autocorrelation": f.r1, "ar1_phi": f.phi, "phi_quantile": s.phi_quantile,
+            "simulated_size": sizes, "oversized_from_phi": from_phi, "n": n}
+    mu = float(eng.phi_median_unbiased(f.r1))
+    diag["ar1_phi_median_unbiased"] = mu
+    described = (f"Residual lag-1 autocorrelation {f.r1:.2f} (Durbin–Watson {dw:.2f}, Ljung–Box p = {lb_p:.3g} for "
+                 f"lags 1–{lags}); AR(1) coefficient {mu:.2f} median-unbiased, {f.phi:.2f} as used by the bootstrap "
+                 f"(where the observed autocorrelation is the {s.phi_quantile:.0%} quantile of its simulated "
+                 "distribution: with so few points the data rarely rule out a random walk).")
+    passed = from_phi is None or f.phi < from_phi
+    if passed:
+        detail = (f"{described} At that persistence the calibrated tests' simulated size is "
+                  f"{min(sizes.values()):.3f}–{max(sizes.values()):.3f} at a nominal {s.alpha} (tolerance "
+                  f"{s.size_tolerance}), so their p-values can be used.")
+    else:
+        detail = (f"Too persistent for this design at n = {n} ({n_pre} before the event): {described} From "
+                  f"φ = {from_phi:.2f} on, a test on {n} points rejects a true null more often than "
+                  f"{s.size_tolerance:.0%} of the time (here the {worst} test: simulated size {sizes[worst]:.3f} at a "
+                  f"nominal {s.alpha}), so its p-values cannot be trusted.")
+    return AssumptionCheck("errors not too persistent for the design", passed, detail, statistic=f.phi,
+                           p_value=sizes[worst]), diag
 
 
 # --------------------------------------------------------------------------------------------
 # the design
 
 
-def fit(series: pd.Series, event: int, *, outcome: str, area: str, cfg: dict) -> DesignResult:
-    """Interrupted time series of ``series`` at ``event`` (module docstring for model and inference).
+def _mde(f: SegmentedFit, s: Settings) -> tuple[float, dict[str, float]]:
+    """Smallest constant step over the window detected by the gap test with probability ``power``,
+    and the error process it was simulated under (AR(1) coefficient and innovation SD)."""
+    eng, se = f.engine, f.tests["gap"].se
+    # power is a statement about the series as it is: simulate at the median-unbiased φ (the test
+    # inside each draw still uses that draw's own, conservative, coefficient)
+    phi = float(eng.phi_median_unbiased(f.r1))
+    sigma = eng.innovation_sd(f.resid, phi)
+    shift = (f.years >= f.event).astype(float)   # a step in level from the event: moves the gap one-for-one
+
+    def power_at(effect: float) -> float:
+        return eng.power("gap", effect / sigma, phi, s.alpha, shift)
+
+    mde = smallest_effect(power_at, s.power, scale=max(se, 1e-12))
+    return mde, {"ar1_phi": phi, "innovation_sd": sigma}
+
+
+def fit(series: pd.Series, event: int, *, outcome: str, area: str, cfg: dict,
+        window: tuple[int, int] | None = None) -> DesignResult:
+    """Interrupted time series of ``series`` at ``event`` over ``window`` (module docstring).
 
     ``series``: values indexed by integer year, sorted, no NaN (``ValueError`` naming the year
-    otherwise), at least :data:`MIN_POINTS` years on each side of ``event`` (``ValueError``
-    otherwise; fewer than ``its.min_pre_periods``/``its.min_post_periods`` still fits, but the
-    "enough observations" check fails). ``cfg``: the ``attribution`` settings.
-
-    The estimate is the level change ``b2`` at ``event`` with its interval, p-value and minimum
-    detectable effect. ``details`` holds the slope change ``b3`` and pre-event slope ``b1``
-    (estimate, SE, interval, p), the fitted values before and after the event, the counterfactual
-    (the pre-event line carried on over the post-event years), the placebo events and placebo
-    p-value, residual autocorrelation diagnostics and the textbook Newey–West interval and p-value.
+    otherwise), at least :data:`MIN_POINTS` years on each side of ``event`` once restricted to the
+    window (``ValueError`` otherwise; fewer than ``its.min_pre_periods``/``its.min_post_periods``
+    still fits, but the "enough observations" check fails). ``cfg``: the ``attribution`` settings.
+    ``window``: the post-event years ``(first, last)``; years after ``last`` are dropped; ``None``
+    uses every year.
     """
+    s = Settings.from_cfg(cfg)
+    if window is not None and window[0] != event:
+        raise ValueError(f"the window {window} must start at the event year {event}")
+    series = restrict(series, window)
     years, y = _validate(series, event)
-    kw = _fit_settings(cfg)
-    its_cfg, alpha = cfg["its"], kw["alpha"]
-    X = design_matrix(years, event)
-    nw = newey_west(y, X, [1, 2, 3], **kw)
-    pre_slope, level, slope_change = (nw.coefficients[j] for j in (1, 2, 3))
+    f = segmented_fit(years, y, event, s)
     post = years >= event
     n_pre, n_post = int((~post).sum()), int(post.sum())
+    gap, departure = f.tests["gap"], f.tests["departure"]
+    mde, mde_process = _mde(f, s)
 
     placebos = placebo_events(series, event, cfg)
-    placebo_check, rank_p = _check_placebos(placebos, level.estimate, alpha, event)
-    autocorrelation_check, diagnostics = _check_autocorrelation(nw, kw["maxlags"])
+    placebo_check, rank_p = _check_placebos(placebos, gap.estimate, s.alpha, event)
+    persistence_check, diagnostics = _check_persistence(f, s, n_pre)
     checks = [
-        _check_observations(n_pre, n_post, its_cfg, event),
-        _check_linear_pre_trend(years, y, event, kw),
+        _check_observations(n_pre, n_post, s, event),
+        _check_linear_pre_trend(years, y, event, s),
         placebo_check,
+        persistence_check,
         _check_no_coincident_change(event),
-        autocorrelation_check,
     ]
 
     def by_year(values: np.ndarray, mask: np.ndarray) -> dict[int, float]:
         return {int(t): float(v) for t, v in zip(years[mask], values[mask], strict=True)}
 
-    counterfactual = X[:, :2] @ nw.params[:2]
+    X = f.engine.design.X
+    fitted = X @ f.params
+    counterfactual = X[:, :2] @ f.params[:2]
     observed = set(years.tolist())
+    last = int(years[-1])
+    span = (int(event), last)
+    inferences = [
+        Inference("departure test: level and slope change jointly (fixed-b HAC Wald, prepivoted AR(1) bootstrap)",
+                  departure.p_value, math.nan, math.nan,
+                  "AR(1) errors; the size check above holds at this persistence", min_p=1 / (s.draws + 1),
+                  role=VERDICT),
+        Inference("average gap (fixed-b HAC t, prepivoted AR(1) bootstrap)", gap.p_value, *gap.ci,
+                  "AR(1) errors; the size check above holds at this persistence", min_p=1 / (s.draws + 1),
+                  role=REPORTED),
+        Inference("level change alone", f.tests["level"].p_value, *f.tests["level"].ci, "as above", role=REPORTED),
+        Inference("slope change alone", f.tests["slope"].p_value, *f.tests["slope"].ci, "as above", role=REPORTED),
+        Inference("level change, textbook Newey–West t with a normal reference (for comparison only)",
+                  *_textbook(y, X, 2, s.alpha), "long series with weakly autocorrelated errors: not met here",
+                  role=LABEL),
+    ]
     details = {
         "model": "y = b0 + b1·(t − T0) + b2·post + b3·(t − T0)·post + e",
-        "inference": (f"OLS; Newey–West SEs ({kw['maxlags']} lags); reference distribution of the t-statistic "
-                      f"from {BOOTSTRAP_DRAWS} AR(1) bootstrap series (seed {kw['seed']})"),
-        "level_change": level.summary(),
-        "slope_change": slope_change.summary(),
-        "pre_slope": pre_slope.summary(),
-        "level_change_analytic": {"ci_low": level.analytic_ci_low, "ci_high": level.analytic_ci_high,
-                                  "p_value": level.analytic_p_value, "reference": "normal"},
-        "fitted_pre": by_year(nw.fitted, ~post),
-        "fitted_post": by_year(nw.fitted, post),
+        "inference": (f"fixed-b HAC statistics (Bartlett, bandwidth {len(years)}); reference distributions from "
+                      f"{s.draws} AR(1) bootstrap series per grid coefficient in each of three sets (seed {s.seed}); "
+                      f"prepivoted p-values"),
+        "departure": {"statistic": departure.statistic, "p_value": departure.p_value},
+        "gap": gap.summary(),
+        "level_change": f.tests["level"].summary(),
+        "slope_change": f.tests["slope"].summary(),
+        "pre_slope": f.tests["pre_slope"].summary(),
+        "fitted_pre": by_year(fitted, ~post),
+        "fitted_post": by_year(fitted, post),
         "counterfactual": by_year(counterfactual, post),
         "placebos": placebos.to_dict("records"),
         "placebo_p": rank_p,
         "autocorrelation": diagnostics,
-        "missing_years": [t for t in range(int(years[0]), int(years[-1]) + 1) if t not in observed],
+        "missing_years": [t for t in range(int(years[0]), last + 1) if t not in observed],
+        "mde_simulated_under": mde_process,
     }
     return DesignResult(
         design=DESIGN, outcome=outcome, area=area, event=int(event),
-        estimate=level.estimate, ci_low=level.ci_low, ci_high=level.ci_high, p_value=level.p_value,
-        p_kind=P_KIND, mde=level.mde, n_pre=n_pre, n_post=n_post, scale="level", checks=checks, details=details,
+        estimate=gap.estimate, ci_low=gap.ci[0], ci_high=gap.ci[1], p_value=departure.p_value,
+        p_kind=P_KIND, mde=mde, n_pre=n_pre, n_post=n_post, scale="level", checks=checks, details=details,
+        estimand=ESTIMAND, window=span, estimate_p=gap.p_value, eq_low=gap.ci_eq[0], eq_high=gap.ci_eq[1],
+        min_p=1 / (s.draws + 1), inferences=inferences,
     )
+
+
+def _textbook(y: np.ndarray, X: np.ndarray, j: int, alpha: float) -> tuple[float, float, float]:
+    """(p, ci_low, ci_high) of coefficient ``j`` by statsmodels' Newey–West (2 lags), normal reference."""
+    import statsmodels.api as sm
+
+    res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": 2})
+    low, high = res.conf_int(alpha)[j]
+    return float(res.pvalues[j]), float(low), float(high)
