@@ -48,10 +48,11 @@ CPOP_2018 = "scotland/cpop_CPPcleandata_v2018-05_7f46429.csv"
 #: these files only, so editing a figure or an estimator does not rebuild the panel.
 PIPELINE_CODE = (
     "__init__.py", "paths.py", "errors.py", "settings.py", "cache.py", "provenance.py", "register.py",
-    "sources/", "derived.py", "schemas.py", "panel.py",
+    "sources/", "derived.py", "schemas.py", "panel.py", "regions.py",
 )
-#: Raw files that feed maps, not the panel (parsed by the mapping code).
-NON_PANEL_PREFIXES = ("geo/",)
+#: Raw files that are not panel sources: the map files (parsed by the mapping code) and the
+#: local-authority lookup (parsed by :mod:`analysis.sources.la_codes`, read by :mod:`analysis.regions`).
+NON_PANEL_PREFIXES = ("geo/", "gb/drkane_la_all_codes.csv")
 
 _DTYPES = {
     "area_code": "str",

@@ -1,4 +1,5 @@
-"""Difference-in-differences and event study: Scottish areas against English and Welsh areas.
+"""Difference-in-differences and event study: Scottish areas against English and Welsh areas, with
+the country as the unit of treatment.
 
 Every Scottish partnership took the Community Planning duty on the same day (1 April 2003), so no
 Scottish area is an untreated control. The comparison group is areas elsewhere in Great Britain:
@@ -6,74 +7,94 @@ the small statistical areas (ITL3, or NUTS3 for series published on the older ge
 England and Wales, against the same level of area in Scotland. Northern Ireland is left out
 (settings: ``attribution.did.comparison_countries``).
 
-The model (two-way fixed effects, one common event date, no staggering)::
+**Model** (two-way fixed effects, one common event date, no staggering)::
 
     y_it = a_i + g_t + b · (treated_i × post_t) + e_it,        post_t = 1[t ≥ event]
 
-with ``y`` the log of the outcome (``attribution.did.log_outcome``), so that ``b`` is in **log
-points**: ``b ≈ 0.05`` means the treated areas' outcome rose about 5% (exactly ``exp(b) − 1``)
-more than the comparison areas' between the pre- and post-event years. The event study replaces
-the single ``treated × post`` term by one term per year relative to the event, within
-``attribution.did.event_window`` (the end points binned: every year at or before the first, and
-at or after the last, share a coefficient), with event time −1 as the omitted reference.
+with ``y`` the log of the outcome (``attribution.did.log_outcome``), so that ``b`` is in log
+points (``exp(b) − 1`` is the proportional change). The event study replaces the single term by
+one per year relative to the event, within ``attribution.did.event_window`` (end points binned),
+event time −1 the reference; its estimate is the equal-weight mean of the post-event
+coefficients. Data after the post-event window (``window``; the primary window of the settings,
+or every post-event year) are not used.
 
-Assumptions, and how each is checked (:func:`assumption_checks`):
+**Inference: the country is the unit of treatment.** Treatment is assigned to one country, and
+shocks are shared within countries and regions, so errors clustered by area treat ~23 correlated
+Scottish areas as if they were independent: on null panels with region-by-year shocks the
+area-clustered test rejects far more often than its nominal level (``tests/test_did.py``). The
+verdict therefore rests on design-based inference across the regions of Great Britain
+(:mod:`analysis.regions`: England's nine regions and Wales). Each comparison region in turn is
+treated as if it were Scotland — the same estimator, its areas as the treated group, the other
+comparison regions' areas as controls (Scotland left out) — giving ``R`` placebo estimates whose
+spread measures how far a country-level estimate moves with no treatment at all (Conley & Taber
+2011). Region sizes differ (7 to 21 areas against Scotland's 23), so, following Ferman & Pinto
+(2019), each placebo estimate is rescaled to Scotland's size with a variance model
+``var(b_g) = A + B·h_g``, ``h_g = 1/M_g + 1/M_controls(g)``, fitted to the placebos' squared
+estimates by non-negative least squares (``A`` captures region-by-year shocks, which do not
+average out within a region; ``B`` idiosyncratic area noise, which does). Two routes:
 
-* **parallel trends** — without the duty, Scottish and comparison areas would have moved in
-  parallel. Untestable after the event; before it, a joint Wald test that the event-study leads
-  are zero. Not rejecting is weak evidence: the test only has power against differential
-  pre-trends of about the leads' MDE (reported).
-* **no anticipation** — nothing changed in Scotland before the duty took effect. The Local
-  Government in Scotland Bill passed on 8 January 2003 and the duty was trailed before that, so
-  an anticipation response would fall at event times −1 and −2; −1 is the reference, so only the
-  −2 lead can be inspected, and the check is reported as untestable with that lead in the detail.
-* **untreated comparison areas** — *not met in the literal sense*. English Local Strategic
-  Partnerships were set up from 2001 and Wales had its own community strategies and partnership
-  duties, so the comparison areas had partnership arrangements of their own. The estimate is the
-  difference between the Scottish statutory regime and the English/Welsh partnership regimes,
-  not the effect of Community Planning against no partnership working.
-* **stable composition** — the same areas in every year (a balanced panel); checked.
+* **permutation** (reported): ``p = (1 + #{|b̃_r| ≥ |b_S|}) / (R + 1)``. With ``R = 10`` its smallest
+  attainable value is 1/11 ≈ 0.091, above the 5% level: it can never reject, and the book says so;
+  its ``1 − 2·alpha`` interval (needing p ≤ 0.1) exists and is reported;
+* **t-type** (the verdict's route, continuous p-value): ``t = b_S / s`` with ``s² = mean(b̃_r²)``
+  referred to Student's t with ``R − 1`` degrees of freedom. Assumption: Scotland's estimation error
+  is normal with the variance of a rescaled placebo region's estimate (the placebo estimates are
+  exchangeable draws of it). Interval ``b_S ± t·s``; minimum detectable effect
+  ``(t_{1−α/2} + t_{power})·s`` on the same degrees of freedom.
 
-Inference: standard errors clustered by area (every area's errors may be serially correlated
-over all years), computed by :class:`linearmodels.panel.PanelOLS` with both small-sample
-adjustments (``debiased``: n/(n − effects − regressors); ``group_debias``: G/(G − 1)·(n − 1)/n —
-Stata's ``vce(cluster)``). Intervals, p-values and the pre-trend F test use min(treated areas,
-comparison areas) − 1 degrees of freedom rather than the usual G − 1 (:func:`inference_df`): with
-about 20 treated areas, G − 1 left the joint pre-trend test over-sized (0.10 at a nominal 0.05 in
-simulation); the choice errs towards wider intervals and towards failing the pre-trend check,
-that is, against attributing an effect. Simulated properties are in ``tests/test_did.py``.
+Area-clustered errors (linearmodels ``PanelOLS``, both small-sample adjustments) are kept beside
+them for comparison only, labelled as such; with a single treated area they cannot be computed and
+say so. A statistic that cannot be computed is never a failed check: it is "cannot be tested".
+
+**Assumptions** (:func:`assumption_checks`):
+
+* **parallel trends** — untestable after the event. Before it, the event-study leads are tested
+  jointly against the placebo regions' leads (Hotelling's T², an F test on ``k`` and ``R − k + 1``
+  degrees of freedom). This is a *diagnostic*, not a gate: conditioning a verdict on passing a
+  pre-test biases what survives (Roth 2022). The verdict reads parallel trends through the
+  sensitivity analysis of Rambachan & Roth (2023) instead (:mod:`analysis.attribution.honest`),
+  with the covariance of the event-study coefficients estimated from the placebo regions;
+* **no anticipation** — the duty was trailed before the Local Government in Scotland Bill passed
+  (8 January 2003); event time −1 is the reference, so only lead −2 can be inspected (reported);
+* **untreated comparison areas** — *not met in the literal sense*: English Local Strategic
+  Partnerships were set up from 2001 and Wales had its own community strategies, so the estimate is
+  the difference between partnership regimes, not the effect of partnership working against none;
+* **stable composition** — the same areas in every year (a balanced panel), checked; the
+  design-based inference needs it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.optimize import nnls
 
-from .base import AssumptionCheck, DesignResult
-from .power import analytic_mde
+from .. import regions
+from .base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
 
 DID = "did"
 EVENT_STUDY = "event_study"
-P_KIND = "analytic (area-clustered)"
-COLUMNS = ["area_code", "country", "year", "y", "treated"]
+P_KIND = "t-type test against placebo regions (Conley–Taber, Ferman–Pinto rescaling)"
+COLUMNS = ["area_code", "country", "region", "year", "y", "treated"]
 #: The same level of area on the two geographies (ITL replaced NUTS in the UK in 2021).
-LEVEL_EQUIVALENTS = {
-    "itl3": "nuts3",
-    "nuts3": "itl3",
-    "itl2": "nuts2",
-    "nuts2": "itl2",
-    "itl1": "nuts1",
-    "nuts1": "itl1",
-}
+LEVEL_EQUIVALENTS = {"itl3": "nuts3", "nuts3": "itl3", "itl2": "nuts2", "nuts2": "itl2", "itl1": "nuts1",
+                     "nuts1": "itl1"}
 LSP_CAVEAT = (
     "English Local Strategic Partnerships (from 2001) and Welsh community strategy partnerships mean "
     "the comparison areas had partnership regimes of their own: the estimate is the difference "
     "between the Scottish statutory duty and those regimes, not the effect of Community Planning "
     "against no partnership working"
 )
+#: Fewer placebo regions than this and the design refuses to give inference.
+MIN_PLACEBO_REGIONS = 3
+
+
+class Refusal(ValueError):
+    """The design cannot give valid inference on these data; the message says why."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,10 +119,10 @@ def area_level(panel_df: pd.DataFrame, outcome: str, level: str) -> str:
 def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: dict) -> pd.DataFrame:
     """The long frame for the designs: one row per area and year (columns :data:`COLUMNS`).
 
-    ``cfg`` is the ``attribution`` section of the settings. Areas of the configured level (or its
-    equivalent, :func:`area_level`) in the treated country get ``treated = 1``, those in the
-    comparison countries ``treated = 0``; other countries are dropped. ``y`` is ``log(value)`` when
-    ``did.log_outcome`` is set (effects in log points, ≈ proportional changes), else ``value``.
+    ``cfg`` is the ``attribution`` section of the settings. Areas of the configured level in the
+    treated country get ``treated = 1``, those in the comparison countries ``treated = 0``; other
+    countries are dropped. ``region`` is each area's region of Great Britain
+    (:func:`analysis.regions.region_of`). ``y`` is ``log(value)`` when ``did.log_outcome`` is set.
 
     Raises ``ValueError`` if either group is empty, an area–year appears twice, or a value cannot
     be logged.
@@ -125,7 +146,8 @@ def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: d
         frame = frame.assign(y=np.log(frame["value"]))
     else:
         frame = frame.assign(y=frame["value"])
-    frame = frame.assign(treated=(frame["country"] == treated).astype(int))
+    frame = frame.assign(treated=(frame["country"] == treated).astype(int),
+                         region=regions.region_of(frame["area_code"]))
     out = frame[COLUMNS].sort_values(["area_code", "year"], ignore_index=True)
     validate(out, f"{outcome} at {level} ({treated} against {', '.join(comparison)})")
     return out
@@ -133,7 +155,7 @@ def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: d
 
 def validate(df: pd.DataFrame, what: str = "the design frame") -> None:
     """Raise ``ValueError`` unless ``df`` can be fitted: both groups present, one row per area–year,
-    finite outcomes, and treatment fixed within each area."""
+    finite outcomes, treatment and region fixed within each area, treated areas in one region."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{what} lacks columns {missing}")
@@ -143,47 +165,264 @@ def validate(df: pd.DataFrame, what: str = "the design frame") -> None:
         raise ValueError(f"{what} has duplicate rows for area {first['area_code']} in {first['year']}")
     if not np.isfinite(df["y"].to_numpy(dtype=float)).all():
         raise ValueError(f"{what} has missing or infinite outcome values")
-    if not df["treated"].isin([0, 1]).all() or (df.groupby("area_code")["treated"].nunique() > 1).any():
-        raise ValueError(f"{what}: 'treated' must be 0 or 1 and fixed within each area")
-    groups = df.drop_duplicates("area_code")["treated"]
-    if not (groups == 1).any():
+    per_area = df.groupby("area_code")[["treated", "region"]].nunique()
+    if not df["treated"].isin([0, 1]).all() or (per_area > 1).any().any():
+        raise ValueError(f"{what}: 'treated' must be 0 or 1, and 'treated' and 'region' fixed within each area")
+    groups = df.drop_duplicates("area_code")
+    if not (groups["treated"] == 1).any():
         raise ValueError(f"{what} has no treated areas (treated == 1)")
-    if not (groups == 0).any():
+    if not (groups["treated"] == 0).any():
         raise ValueError(f"{what} has no comparison areas (treated == 0)")
+    treated_regions = groups.loc[groups["treated"] == 1, "region"].unique()
+    if len(treated_regions) != 1 or (groups.loc[groups["treated"] == 0, "region"] == treated_regions[0]).any():
+        raise ValueError(f"{what}: the treated areas must make up exactly one region (the treated country)")
+
+
+def restrict(df: pd.DataFrame, window: tuple[int, int] | None, event: int) -> pd.DataFrame:
+    """The frame up to the window's last year (all of it without a window)."""
+    if window is None:
+        return df
+    if window[0] != event:
+        raise ValueError(f"the window {window} must start at the event year {event}")
+    return df[df["year"] <= window[1]]
 
 
 # --------------------------------------------------------------------------------------------
-# estimation
+# the estimators as linear maps of a balanced panel
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A balanced panel as a matrix: ``Y`` (areas × years), each area's region, who is treated."""
+
+    areas: np.ndarray
+    years: np.ndarray
+    Y: np.ndarray
+    region: np.ndarray
+    treated: np.ndarray
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> Layout:
+        wide = df.pivot(index="area_code", columns="year", values="y").sort_index()
+        if wide.isna().any().any():
+            raise Refusal("the panel is unbalanced (some areas miss some years): the region-level inference needs "
+                          "every area in every year")
+        first = df.drop_duplicates("area_code").set_index("area_code").loc[wide.index]
+        return cls(wide.index.to_numpy(), wide.columns.to_numpy(dtype=int), wide.to_numpy(dtype=float),
+                   first["region"].to_numpy(), first["treated"].to_numpy(dtype=bool))
+
+    @property
+    def treated_region(self) -> str:
+        return str(self.region[self.treated][0])
+
+    @property
+    def comparison_regions(self) -> list[str]:
+        return sorted(set(self.region[~self.treated]))
+
+
+def _binned(years: np.ndarray, event: int, window: tuple[int, int]) -> np.ndarray:
+    lo, hi = window
+    return np.clip(years - event, lo, hi)
+
+
+def event_time_labels(years: np.ndarray, event: int, window: tuple[int, int]) -> list[int]:
+    """The event times with a coefficient: every binned event time present, except the reference −1."""
+    lo, hi = window
+    if not lo < -1 < 0 <= hi:
+        raise ValueError(f"event window {window} must start before −1 and end at or after 0")
+    present = sorted(set(_binned(years, event, window).tolist()))
+    return [k for k in present if k != -1]
+
+
+def _twfe_map(treated: np.ndarray, years: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Two-way FE OLS coefficients as linear maps of ``Y`` (k × areas × years) for regressors
+    ``treated_i · columns[t, j]`` on the areas where ``treated`` is not NaN (the others get weight 0).
+
+    For a balanced panel the two-way within transformation is exact, so ``b = (D̃'D̃)⁻¹ D̃' y`` with
+    ``D̃`` the demeaned regressors (``tests/test_did.py`` checks this against PanelOLS).
+    """
+    use = ~np.isnan(treated)
+    n, t, k = int(use.sum()), len(years), columns.shape[1]
+    d = treated[use][:, None, None] * columns[None, :, :]          # n × t × k
+    d = d - d.mean(1, keepdims=True) - d.mean(0, keepdims=True) + d.mean((0, 1), keepdims=True)
+    flat = d.reshape(n * t, k)
+    maps = np.linalg.solve(flat.T @ flat, flat.T).reshape(k, n, t)
+    out = np.zeros((k, len(treated), t))
+    out[:, use, :] = maps
+    return out
+
+
+def _assignment(layout: Layout, region: str | None) -> np.ndarray:
+    """1 for the treated group, 0 for controls, NaN for areas left out: ``region=None`` is the real
+    assignment; a comparison region's name makes it the pseudo-treated group, Scotland left out."""
+    if region is None:
+        return layout.treated.astype(float)
+    out = np.where(layout.region == region, 1.0, 0.0)
+    out[layout.treated] = np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class Maps:
+    """For one design and sample: the estimand's weights and (event study) every coefficient's
+    weights on ``Y``, for the real assignment and for each placebo region."""
+
+    design: str
+    labels: list[int]                 # event times of the coefficients (event study); [] for DiD
+    estimand: dict[str, np.ndarray]   # assignment -> areas × years weights of the estimate
+    coefficients: dict[str, np.ndarray]  # assignment -> k × areas × years (event study only)
+    n_treated: dict[str, int]
+    n_controls: dict[str, int]
+
+    def estimate(self, Y: np.ndarray, who: str) -> np.ndarray:
+        """The estimate for assignment ``who`` of one panel (areas × years) or many (… × areas × years)."""
+        return np.tensordot(Y, self.estimand[who], axes=([-2, -1], [0, 1]))
+
+    def vector(self, Y: np.ndarray, who: str) -> np.ndarray:
+        return np.tensordot(Y, self.coefficients[who], axes=([-2, -1], [1, 2]))
+
+
+REAL = "real"
+
+
+def maps(layout: Layout, design: str, event: int, window: tuple[int, int]) -> Maps:
+    """The linear maps of :class:`Maps` for ``design`` (``did`` or ``event_study``) on ``layout``."""
+    years = layout.years
+    post = (years >= event).astype(float)
+    if post.all() or not post.any():
+        raise ValueError(f"event {event} needs years before and after it; the data run {years.min()}–{years.max()}")
+    labels: list[int] = []
+    if design == DID:
+        columns = post[:, None]
+    elif design == EVENT_STUDY:
+        if event - 1 not in years:
+            raise ValueError(f"the reference year {event - 1} (event time −1) is not in the data")
+        rel = _binned(years, event, window)
+        labels = event_time_labels(years, event, window)
+        columns = np.column_stack([(rel == k).astype(float) for k in labels])
+    else:
+        raise ValueError(f"unknown design {design!r}")
+    who = {REAL: None, **{r: r for r in layout.comparison_regions}}
+    estimand, coefficients, n_t, n_c = {}, {}, {}, {}
+    for name, region in who.items():
+        assignment = _assignment(layout, region)
+        m = _twfe_map(assignment, years, columns)
+        n_t[name], n_c[name] = int((assignment == 1).sum()), int((assignment == 0).sum())
+        if design == DID:
+            estimand[name] = m[0]
+        else:
+            coefficients[name] = m
+            post_k = [i for i, k in enumerate(labels) if k >= 0]
+            estimand[name] = m[post_k].mean(axis=0)
+    return Maps(design, labels, estimand, coefficients, n_t, n_c)
+
+
+# --------------------------------------------------------------------------------------------
+# design-based inference across regions
+
+
+@dataclass(frozen=True)
+class RegionInference:
+    """Scotland's estimate against the placebo regions' (arrays broadcast over simulated panels)."""
+
+    estimate: np.ndarray
+    placebo: np.ndarray        # … × R, raw
+    scaled: np.ndarray         # … × R, rescaled to the treated group's size (Ferman & Pinto)
+    scale: np.ndarray          # … × R
+    s: np.ndarray              # the t-type test's standard error
+    df: int
+    p_t: np.ndarray
+    p_perm: np.ndarray
+
+    @property
+    def n_placebos(self) -> int:
+        return self.placebo.shape[-1]
+
+    @property
+    def min_p_perm(self) -> float:
+        return 1 / (self.n_placebos + 1)
+
+
+def variance_model(placebo: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, B)`` with ``var(b_g) ≈ A + B·h_g``: non-negative least squares of the placebos' squared
+    estimates on ``(1, h_g)`` (Ferman & Pinto 2019), for each simulated panel (rows of ``placebo``)."""
+    placebo = np.atleast_2d(placebo)
+    X = np.column_stack([np.ones_like(h), h])
+    coef = np.array([nnls(X, row**2)[0] for row in placebo])
+    return coef[:, 0], coef[:, 1]
+
+
+def region_inference(estimate: np.ndarray, placebo: np.ndarray, h_treated: float, h_placebo: np.ndarray
+                     ) -> RegionInference:
+    """The permutation and t-type tests of the module docstring, for one or many panels."""
+    estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
+    placebo = np.atleast_2d(np.asarray(placebo, dtype=float))
+    R = placebo.shape[-1]
+    if R < MIN_PLACEBO_REGIONS:
+        raise Refusal(f"only {R} comparison regions: at least {MIN_PLACEBO_REGIONS} are needed for inference with the "
+                      "country as the unit of treatment")
+    A, B = variance_model(placebo, h_placebo)
+    v_placebo = A[:, None] + B[:, None] * h_placebo[None, :]
+    v_treated = A + B * h_treated
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(np.where(v_placebo > 0, v_treated[:, None] / v_placebo, 1.0))
+    scaled = placebo * scale
+    s = np.sqrt((scaled**2).mean(axis=-1))
+    if not (s > 0).all():
+        raise Refusal("every placebo region's estimate is zero: the spread of estimates without treatment cannot be "
+                      "measured")
+    df = R - 1
+    p_t = 2 * stats.t.sf(np.abs(estimate) / s, df)
+    p_perm = (1 + (np.abs(scaled) >= np.abs(estimate)[:, None]).sum(axis=-1)) / (R + 1)
+    return RegionInference(estimate, placebo, scaled, scale, s, df, p_t, p_perm)
+
+
+def _h(maps_: Maps, who: str) -> float:
+    return 1 / maps_.n_treated[who] + 1 / maps_.n_controls[who]
+
+
+def infer(layout: Layout, maps_: Maps) -> RegionInference:
+    """Region-level inference for the real panel."""
+    regions_ = [r for r in maps_.estimand if r != REAL]
+    placebo = np.array([maps_.estimate(layout.Y, r) for r in regions_])
+    h_placebo = np.array([_h(maps_, r) for r in regions_])
+    return region_inference(maps_.estimate(layout.Y, REAL), placebo, _h(maps_, REAL), h_placebo)
+
+
+def permutation_interval(estimate: float, scaled: np.ndarray, level: float) -> tuple[float, float]:
+    """Effects δ the permutation test does not reject at ``level``: ``|b − δ|`` must not exceed the
+    ``⌈level·(R + 1)⌉``-th largest ``|b̃_r|``; the whole line when the test cannot reject at ``level``."""
+    R = len(scaled)
+    m = math.floor(level * (R + 1) + 1e-9)
+    if m == 0:
+        return -math.inf, math.inf
+    c = float(np.sort(np.abs(scaled))[::-1][m - 1])
+    return estimate - c, estimate + c
+
+
+# --------------------------------------------------------------------------------------------
+# area-clustered errors (labelled: for comparison only)
 
 
 @dataclass(frozen=True)
 class TwfeFit:
-    """Coefficients and clustered covariance of one two-way FE regression, and the degrees of
-    freedom for its t and F inference (:func:`inference_df`)."""
+    """Coefficients and area-clustered covariance of one two-way FE regression (PanelOLS)."""
 
     params: pd.Series
     cov: pd.DataFrame
     df: int
 
 
-def inference_df(df: pd.DataFrame) -> int:
-    """Degrees of freedom for t and F inference: the smaller group's number of areas, less one.
-
-    With few treated clusters the cluster-robust variance is only as good as the treated group's
-    scores allow (MacKinnon & Webb 2017): the usual G − 1 (G all areas) gave a pre-trend Wald test
-    of size 0.10 at a nominal 0.05 with 20 treated areas in 5,000 simulated panels, and t(G − 1)
-    tests of size 0.055–0.058; with min(treated, comparison) − 1 they were about 0.06 and 0.045.
-    """
+def clustered_df(df: pd.DataFrame) -> int:
+    """Degrees of freedom for area-clustered t inference: the smaller group's number of areas, less one
+    (MacKinnon & Webb 2017). Zero with a single treated area: no clustered inference is possible."""
     groups = df.drop_duplicates("area_code")["treated"]
     return int(min((groups == 1).sum(), (groups == 0).sum())) - 1
 
 
 def twfe(df: pd.DataFrame, regressors: pd.DataFrame) -> TwfeFit:
-    """``y`` on ``regressors`` with area and year effects; covariance clustered by area.
-
-    :class:`linearmodels.panel.PanelOLS` with ``entity_effects``, ``time_effects``,
-    ``cov_type="clustered"``, ``cluster_entity=True``, ``debiased=True`` and ``group_debias=True``.
-    """
+    """``y`` on ``regressors`` with area and year effects; covariance clustered by area (PanelOLS,
+    ``debiased`` and ``group_debias``: Stata's ``vce(cluster)``)."""
     index = pd.MultiIndex.from_arrays([df["area_code"], df["year"]], names=["area_code", "year"])
     y = pd.Series(df["y"].to_numpy(dtype=float), index=index, name="y")
     x = regressors.set_axis(index).astype(float)
@@ -192,146 +431,138 @@ def twfe(df: pd.DataFrame, regressors: pd.DataFrame) -> TwfeFit:
     res = PanelOLS(y, x, entity_effects=True, time_effects=True).fit(
         cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True
     )
-    return TwfeFit(params=res.params, cov=res.cov, df=inference_df(df))
+    return TwfeFit(params=res.params, cov=res.cov, df=clustered_df(df))
 
 
-def t_inference(estimate: float, se: float, df: int, alpha: float) -> tuple[float, float, float]:
-    """``(ci_low, ci_high, p)``: two-sided, Student's t with ``df`` degrees of freedom."""
-    q = stats.t.ppf(1 - alpha / 2, df)
-    p = 2 * stats.t.sf(abs(estimate / se), df)
-    return float(estimate - q * se), float(estimate + q * se), float(p)
+def _clustered(df: pd.DataFrame, layout: Layout, maps_: Maps, event: int, window: tuple[int, int],
+               alpha: float) -> Inference:
+    """The estimate's area-clustered route, as a label; an explicit refusal with one treated area."""
+    method = "area-clustered errors (invalid here: treatment and shocks are by country; for comparison only)"
+    dof = clustered_df(df)
+    if dof < 1:
+        return Inference(method, math.nan, math.nan, math.nan,
+                         "cannot be computed: a single treated area leaves no degrees of freedom", role=LABEL)
+    if maps_.design == DID:
+        regressors = pd.DataFrame({"treated_x_post": df["treated"] * (df["year"] >= event)}, index=df.index)
+        weights = np.array([1.0])
+    else:
+        rel = _binned(df["year"].to_numpy(), event, window)
+        regressors = pd.DataFrame({f"es_{k}": df["treated"].to_numpy() * (rel == k) for k in maps_.labels},
+                                  index=df.index)
+        weights = np.array([1.0 if k >= 0 else 0.0 for k in maps_.labels])
+        weights /= weights.sum()
+    fit = twfe(df, regressors)
+    est = float(weights @ fit.params.to_numpy())
+    se = float(np.sqrt(weights @ fit.cov.to_numpy() @ weights))
+    q = stats.t.ppf(1 - alpha / 2, dof)
+    p = float(2 * stats.t.sf(abs(est / se), dof))
+    return Inference(method, p, est - q * se, est + q * se,
+                     f"areas independent of one another (t on {dof} df); not met: shocks are shared within countries",
+                     role=LABEL)
 
 
-def wald(fit: TwfeFit, names: list[str]) -> dict[str, float]:
-    """Joint test that the coefficients ``names`` are all zero.
-
-    ``statistic`` is the Wald χ² form ``b' V⁻¹ b`` with ``df`` = number of coefficients; the p-value
-    refers ``statistic / df`` to F(df, ``fit.df``), the small-sample analogue of the t inference.
-    """
-    b = fit.params[names].to_numpy()
-    v = fit.cov.loc[names, names].to_numpy()
-    w = float(b @ np.linalg.solve(v, b))
-    q = len(names)
-    return {"statistic": w, "df": q, "df_denom": fit.df, "p": float(stats.f.sf(w / q, q, fit.df))}
+# --------------------------------------------------------------------------------------------
+# event-study coefficients, pre-trends and the covariance for the sensitivity analysis
 
 
-def event_time_dummies(df: pd.DataFrame, event: int, window: tuple[int, int]) -> pd.DataFrame:
-    """``treated × 1[binned event time = k]`` for every k in ``window`` except the reference −1.
-
-    Event time is ``year − event``, clipped to ``window`` (so the end points collect every earlier
-    or later year). Event times with no observations are left out. Columns are named ``es_<k>``.
-    """
-    lo, hi = window
-    if not lo < -1 < 0 <= hi:
-        raise ValueError(f"event window {window} must start before −1 and end at or after 0")
-    rel = (df["year"] - event).clip(lo, hi).to_numpy()
-    treated = df["treated"].to_numpy()
-    present = set(rel)
-    return pd.DataFrame(
-        {f"es_{k}": treated * (rel == k) for k in range(lo, hi + 1) if k != -1 and k in present},
-        index=df.index,
-    )
-
-
-def _check_event(df: pd.DataFrame, event: int) -> tuple[int, int]:
-    years = df["year"]
-    n_pre, n_post = int(years[years < event].nunique()), int(years[years >= event].nunique())
-    if n_pre < 1 or n_post < 1:
-        raise ValueError(f"event {event} needs years before and after it; the data run {years.min()}–{years.max()}")
-    return n_pre, n_post
-
-
-@dataclass(frozen=True)
-class EventStudy:
-    """An event-study fit, its coefficient table and the joint pre-trend test of its leads."""
-
-    fit: TwfeFit
-    table: pd.DataFrame  # rel_year, label, coef, se, ci_low, ci_high, p
-    pretrend: dict[str, float] | None
-
-
-def event_study(df: pd.DataFrame, event: int, window: tuple[int, int], alpha: float) -> EventStudy:
-    """Fit the event-study regression and test the leads (event times before −1) jointly."""
-    if not (df["year"] == event - 1).any():
-        raise ValueError(f"the reference year {event - 1} (event time −1) is not in the data")
-    dummies = event_time_dummies(df, event, window)
-    fit = twfe(df, dummies)
-    lo, hi = window
+def coefficient_table(layout: Layout, maps_: Maps, inf: RegionInference, alpha: float) -> pd.DataFrame:
+    """Each event-study coefficient with a design-based SE (the rescaled placebo regions' spread)."""
+    b = maps_.vector(layout.Y, REAL)
+    placebo = np.array([maps_.vector(layout.Y, r) for r in maps_.estimand if r != REAL])   # R × k
+    scaled = placebo * inf.scale[0][:, None]
+    se = np.sqrt((scaled**2).mean(axis=0))
+    q = stats.t.ppf(1 - alpha / 2, inf.df)
+    lo, hi = window_ends(maps_.labels)
     rows = []
-    for name in dummies.columns:
-        k = int(name.removeprefix("es_"))
-        coef, se = float(fit.params[name]), float(np.sqrt(fit.cov.loc[name, name]))
-        ci_low, ci_high, p = t_inference(coef, se, fit.df, alpha)
-        label = f"≤{k}" if k == lo else f"≥{k}" if k == hi else str(k)
-        rows.append(
-            {"rel_year": k, "label": label, "coef": coef, "se": se, "ci_low": ci_low, "ci_high": ci_high, "p": p}
-        )
-    table = pd.DataFrame(rows)
-    leads = [name for name, k in zip(dummies.columns, table["rel_year"], strict=True) if k < -1]
-    return EventStudy(fit=fit, table=table, pretrend=wald(fit, leads) if leads else None)
+    for j, k in enumerate(maps_.labels):
+        label = f"≤{k}" if k == lo and k < -1 else f"≥{k}" if k == hi and k > 0 else str(k)
+        rows.append({"rel_year": k, "label": label, "coef": float(b[j]), "se": float(se[j]),
+                     "ci_low": float(b[j] - q * se[j]), "ci_high": float(b[j] + q * se[j]),
+                     "p": float(2 * stats.t.sf(abs(b[j] / se[j]), inf.df)) if se[j] > 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
+def window_ends(labels: list[int]) -> tuple[int, int]:
+    return min(labels), max(labels)
+
+
+def placebo_covariance(layout: Layout, maps_: Maps, inf: RegionInference) -> np.ndarray:
+    """Design-based covariance of the event-study coefficients: the uncentred covariance of the
+    rescaled placebo regions' coefficient vectors (each region's mean is zero without treatment)."""
+    placebo = np.array([maps_.vector(layout.Y, r) for r in maps_.estimand if r != REAL])
+    scaled = placebo * inf.scale[0][:, None]
+    return scaled.T @ scaled / len(scaled)
+
+
+def pretrend_test(table: pd.DataFrame, cov: np.ndarray, n_placebos: int) -> dict[str, float] | None:
+    """Hotelling's T² of the leads against the placebo covariance, an F test with ``k`` and ``R − k``
+    degrees of freedom (the ``R`` placebo estimates count as ``R − 1`` independent draws: they share
+    their controls); ``None`` when it cannot be computed (no leads, or fewer than ``k + 1`` placebos)."""
+    leads = (table["rel_year"] < -1).to_numpy()
+    k = int(leads.sum())
+    if k == 0 or n_placebos - 1 < k:
+        return None
+    b = table.loc[leads, "coef"].to_numpy()
+    S = cov[np.ix_(leads, leads)]
+    if np.linalg.matrix_rank(S) < k:
+        return None
+    t2 = float(b @ np.linalg.solve(S, b))
+    nu = n_placebos - 1   # the placebo estimates share their controls: one degree of freedom is spent
+    f = (nu - k + 1) / (k * nu) * t2
+    return {"statistic": t2, "f": f, "df": k, "df_denom": nu - k + 1, "p": float(stats.f.sf(f, k, nu - k + 1))}
 
 
 # --------------------------------------------------------------------------------------------
 # assumption checks
 
 
-def assumption_checks(df: pd.DataFrame, es: EventStudy, alpha: float, power: float) -> list[AssumptionCheck]:
-    """Parallel pre-trends, no anticipation, untreated comparison areas, stable composition."""
-    leads = es.table[es.table["rel_year"] < -1]
-    if es.pretrend is None:
-        pretrend = AssumptionCheck(
-            "parallel pre-trends", None, "no pre-event year besides the reference year −1: pre-trends cannot be tested"
-        )
+def assumption_checks(df: pd.DataFrame, table: pd.DataFrame, pretrend: dict | None, n_placebos: int,
+                      alpha: float) -> list[AssumptionCheck]:
+    """Parallel pre-trends (a diagnostic), no anticipation, untreated comparison areas, stable composition."""
+    leads = table[table["rel_year"] < -1]
+    if pretrend is None:
+        why = ("no pre-event year besides the reference year −1" if leads.empty else
+               f"{len(leads)} leads but only {n_placebos} placebo regions to estimate their covariance")
+        parallel = AssumptionCheck("parallel pre-trends (diagnostic)", None,
+                                   f"cannot be tested: {why}. Parallel trends is read through the sensitivity "
+                                   "analysis instead.", gate=False)
     else:
-        w = es.pretrend
-        mdes = [analytic_mde(se, alpha, power, df=es.fit.df) for se in leads["se"]]
+        w = pretrend
         verdict = "rejected" if w["p"] < alpha else "not rejected"
-        pretrend = AssumptionCheck(
-            "parallel pre-trends",
-            bool(w["p"] >= alpha),
-            f"joint Wald test that the {w['df']} event-study leads (event times {', '.join(leads['label'])}; "
-            f"reference −1) are zero: χ² = {w['statistic']:.2f}, p = {w['p']:.3g} (F({w['df']}, {w['df_denom']})), "
-            f"{verdict} at {alpha}. Each lead could detect (at {power:.0%} power) a treated–comparison gap, "
-            f"relative to event time −1, of {min(mdes):.3g}–{max(mdes):.3g}; smaller ones would go unseen.",
-            statistic=w["statistic"],
-            p_value=w["p"],
-        )
+        parallel = AssumptionCheck(
+            "parallel pre-trends (diagnostic)", bool(w["p"] >= alpha),
+            f"joint test that the {w['df']} event-study leads (event times {', '.join(leads['label'])}; reference −1) "
+            f"are zero, against the spread of the {n_placebos} placebo regions' leads: Hotelling T² = "
+            f"{w['statistic']:.2f}, F({w['df']}, {w['df_denom']}) p = {w['p']:.3g}, {verdict} at {alpha}. A "
+            "diagnostic, not a gate: the verdict reads parallel trends through the Rambachan–Roth sensitivity "
+            "analysis, because conditioning on passing a pre-test biases what survives (Roth 2022).",
+            statistic=w["statistic"], p_value=w["p"], gate=False)
     lead2 = leads[leads["rel_year"] == -2]
     if lead2.empty:
-        anticipation = AssumptionCheck(
-            "no anticipation", None, "no event time −2 in the data; anticipation of the 2003 duty cannot be inspected"
-        )
+        anticipation = AssumptionCheck("no anticipation", None,
+                                       "no event time −2 in the data; anticipation of the duty cannot be inspected")
     else:
         r = lead2.iloc[0]
         anticipation = AssumptionCheck(
-            "no anticipation",
-            None,
-            "the duty was trailed before the Local Government in Scotland Bill passed (8 January 2003), "
-            "so any anticipation falls at event times −2 and −1; −1 is the reference and cannot be tested "
-            "(a response there shifts the baseline and biases the estimates). "
-            f"Lead −2: {r['coef']:.4f} (CI {r['ci_low']:.4f} to {r['ci_high']:.4f}), p = {r['p']:.3g}.",
-            statistic=float(r["coef"]),
-            p_value=float(r["p"]),
-        )
+            "no anticipation", None,
+            "the duty was trailed before the Local Government in Scotland Bill passed (8 January 2003), so any "
+            "anticipation falls at event times −2 and −1; −1 is the reference and cannot be tested (a response there "
+            f"shifts the baseline). Lead −2: {r['coef']:.4f} (interval {r['ci_low']:.4f} to {r['ci_high']:.4f}).",
+            statistic=float(r["coef"]), p_value=float(r["p"]))
     untreated = AssumptionCheck("comparison areas untreated", None, LSP_CAVEAT + ".")
     per_area = df.groupby("area_code")["year"].nunique()
     n_years = df["year"].nunique()
     balanced = bool((per_area == n_years).all())
     composition = AssumptionCheck(
-        "stable composition",
-        balanced,
+        "stable composition", balanced,
         f"{len(per_area)} areas over {n_years} years ({df['year'].min()}–{df['year'].max()}): "
-        + (
-            "every area observed in every year (balanced panel)"
-            if balanced
-            else f"{int((per_area < n_years).sum())} areas are missing years (unbalanced panel)"
-        ),
-    )
-    return [pretrend, anticipation, untreated, composition]
+        + ("every area observed in every year (balanced panel)" if balanced
+           else f"{int((per_area < n_years).sum())} areas are missing years (unbalanced panel)"))
+    return [parallel, anticipation, untreated, composition]
 
 
 # --------------------------------------------------------------------------------------------
-# designs
+# the designs
 
 
 def _window(cfg: dict) -> tuple[int, int]:
@@ -343,78 +574,79 @@ def _scale(cfg: dict) -> str:
     return "log points" if cfg["did"]["log_outcome"] else "level"
 
 
-def _sample(df: pd.DataFrame) -> dict[str, int]:
+def fit_did(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict,
+            window: tuple[int, int] | None = None) -> DesignResult:
+    """Two-way fixed-effects difference-in-differences over ``window`` (module docstring)."""
+    return _fit(DID, df, event, outcome=outcome, area=area, cfg=cfg, window=window)
+
+
+def fit_event_study(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict,
+                    window: tuple[int, int] | None = None) -> DesignResult:
+    """Event study over ``window``; the estimate is the equal-weight mean of the post-event
+    coefficients (module docstring). ``details["coefficients"]`` lists every coefficient."""
+    return _fit(EVENT_STUDY, df, event, outcome=outcome, area=area, cfg=cfg, window=window)
+
+
+def _fit(design: str, df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict,
+         window: tuple[int, int] | None) -> DesignResult:
+    validate(df)
+    df = restrict(df, window, event)
+    alpha, power = float(cfg["alpha"]), float(cfg["power"])
+    es_window = _window(cfg)
+    layout = Layout.of(df)
+    est_maps = maps(layout, design, event, es_window)
+    inf = infer(layout, est_maps)
+    es_maps = est_maps if design == EVENT_STUDY else maps(layout, EVENT_STUDY, event, es_window)
+    es_inf = inf if design == EVENT_STUDY else infer(layout, es_maps)
+    table = coefficient_table(layout, es_maps, es_inf, alpha)
+    cov = placebo_covariance(layout, es_maps, es_inf)
+    pretrend = pretrend_test(table, cov, es_inf.n_placebos)
+
+    b, s, dof = float(inf.estimate[0]), float(inf.s[0]), inf.df
+    q1, q2 = stats.t.ppf(1 - alpha / 2, dof), stats.t.ppf(1 - alpha, dof)
+    mde = float((stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof)) * s)
+    scaled = inf.scaled[0]
+    perm_ci = permutation_interval(b, scaled, alpha)
+    perm_eq = permutation_interval(b, scaled, 2 * alpha)
+    regions_ = [r for r in est_maps.estimand if r != REAL]
+    inferences = [
+        Inference(f"t-type test against {inf.n_placebos} placebo regions (t on {dof} df)", float(inf.p_t[0]),
+                  b - q1 * s, b + q1 * s,
+                  "Scotland's estimation error is normal with the variance of a placebo region's estimate, once "
+                  "rescaled to Scotland's number of areas (Ferman & Pinto 2019); the placebo regions are exchangeable",
+                  role=VERDICT),
+        Inference(f"permutation across {inf.n_placebos} placebo regions (Conley & Taber 2011)", float(inf.p_perm[0]),
+                  *perm_ci, "Scotland's rescaled estimation error is exchangeable with the placebo regions'; no "
+                  f"normality. Smallest attainable p = 1/{inf.n_placebos + 1}"
+                  + (f" = {inf.min_p_perm:.3f}, above {alpha}: this route cannot reject at the {alpha} level"
+                     if inf.min_p_perm >= alpha else ""),
+                  min_p=inf.min_p_perm, role=REPORTED),
+        _clustered(df, layout, est_maps, event, es_window, alpha),
+    ]
+    post_years = layout.years[layout.years >= event]
+    span = (int(event), int(post_years.max()))
+    n_pre, n_post = int((layout.years < event).sum()), int(len(post_years))
     groups = df.drop_duplicates("area_code")["treated"]
-    return {"n_treated": int((groups == 1).sum()), "n_comparison": int((groups == 0).sum()), "n_obs": len(df)}
-
-
-def fit_did(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict) -> DesignResult:
-    """Two-way fixed-effects difference-in-differences: ``y ~ area + year + treated × post``.
-
-    ``df`` is a frame from :func:`prepare`; ``cfg`` the ``attribution`` settings. The estimate is
-    the coefficient on ``treated × post`` (``post = year ≥ event``), in log points when the outcome
-    is logged; its interval and p-value use the area-clustered SE with Student's t on
-    :func:`inference_df` degrees of freedom; the MDE is
-    :func:`~analysis.attribution.power.analytic_mde` of that SE on the same degrees of freedom.
-    The parallel pre-trends check comes from the event-study leads on the same data
-    (:func:`event_study`), so that both designs are judged by the same pre-trend test. The
-    comparison is against English and Welsh partnership regimes, not against no partnership (see
-    the module docstring).
-    """
-    validate(df)
-    n_pre, n_post = _check_event(df, event)
-    post = (df["year"] >= event).astype(int) * df["treated"]
-    fit = twfe(df, pd.DataFrame({"treated_x_post": post}))
-    est, se = float(fit.params["treated_x_post"]), float(np.sqrt(fit.cov.loc["treated_x_post", "treated_x_post"]))
-    es = event_study(df, event, _window(cfg), cfg["alpha"])
-    return _result(DID, df, event, (n_pre, n_post), est, se, fit.df, es, cfg, outcome=outcome, area=area)
-
-
-def fit_event_study(df: pd.DataFrame, event: int, *, outcome: str, area: str, cfg: dict) -> DesignResult:
-    """Event study: ``y ~ area + year + Σ_k treated × 1[event time = k]``, k in the window, k ≠ −1.
-
-    Event times are binned at the window's ends (``≤ first``, ``≥ last``) and −1 is the omitted
-    reference, so each coefficient is the treated–comparison gap in that event time relative to
-    the gap in the year before the event. The **estimate** is the equal-weight average of the
-    post-event coefficients (event times 0 … last, the binned end point counted once), with its
-    SE from the clustered covariance (``w' V w``). ``details["coefficients"]`` lists every
-    coefficient (rel_year, label, coef, se, ci_low, ci_high, p); ``details["pretrend_wald"]`` is
-    the joint test that the leads are zero. Same fixed effects, clustering and caveats as
-    :func:`fit_did`.
-    """
-    validate(df)
-    n_pre, n_post = _check_event(df, event)
-    es = event_study(df, event, _window(cfg), cfg["alpha"])
-    lags = [f"es_{k}" for k in es.table.loc[es.table["rel_year"] >= 0, "rel_year"]]
-    w = np.full(len(lags), 1 / len(lags))
-    est = float(w @ es.fit.params[lags].to_numpy())
-    se = float(np.sqrt(w @ es.fit.cov.loc[lags, lags].to_numpy() @ w))
-    return _result(
-        EVENT_STUDY, df, event, (n_pre, n_post), est, se, es.fit.df, es, cfg, outcome=outcome, area=area,
-        estimate_is="equal-weight mean of the post-event coefficients (event times 0 to the binned last)",
-        reference_rel_year=-1, window=list(_window(cfg)), coefficients=es.table.to_dict("records"),
-    )
-
-
-def _result(design: str, df: pd.DataFrame, event: int, n: tuple[int, int], est: float, se: float, dof: int,
-            es, cfg: dict, *, outcome: str, area: str, **details) -> DesignResult:
-    """The result both designs report: t inference and MDE on ``dof``, the shared pre-trend checks."""
-    alpha, power = cfg["alpha"], cfg["power"]
-    ci_low, ci_high, p = t_inference(est, se, dof, alpha)
+    details = {
+        "se": s, "df": dof, "n_treated": int((groups == 1).sum()), "n_comparison": int((groups == 0).sum()),
+        "n_obs": len(df),
+        "placebo_regions": {r: {"estimate": float(inf.placebo[0][i]), "rescaled": float(scaled[i]),
+                                "scale": float(inf.scale[0][i]), "n_areas": est_maps.n_treated[r]}
+                            for i, r in enumerate(regions_)},
+        "coefficients": table.to_dict("records"), "reference_rel_year": -1, "window": list(es_window),
+        "pretrend": pretrend, "covariance": cov.tolist(), "caveat": LSP_CAVEAT,
+        "permutation_eq_interval": list(perm_eq),
+        "estimate_is": ("coefficient on treated × post" if design == DID else
+                        "equal-weight mean of the post-event coefficients (event times 0 to the binned last)"),
+    }
+    estimand = ("difference in the change of log " + outcome.replace("_", " ") + " between Scottish and comparison "
+                "areas, post-event window against pre-event years" if design == DID else
+                "average of the post-event event-study coefficients (log points, relative to the year before the "
+                "event)")
     return DesignResult(
-        design=design,
-        outcome=outcome,
-        area=area,
-        event=event,
-        estimate=est,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        p_value=p,
-        p_kind=P_KIND,
-        mde=analytic_mde(se, alpha, power, df=dof),
-        n_pre=n[0],
-        n_post=n[1],
-        scale=_scale(cfg),
-        checks=assumption_checks(df, es, alpha, power),
-        details={"se": se, "df": dof, **_sample(df), **details, "pretrend_wald": es.pretrend, "caveat": LSP_CAVEAT},
+        design=design, outcome=outcome, area=area, event=int(event), estimate=b, ci_low=b - q1 * s,
+        ci_high=b + q1 * s, p_value=float(inf.p_t[0]), p_kind=P_KIND, mde=mde, n_pre=n_pre, n_post=n_post,
+        scale=_scale(cfg), checks=assumption_checks(df, table, pretrend, es_inf.n_placebos, alpha), details=details,
+        estimand=estimand, window=span, estimate_p=float(inf.p_t[0]), eq_low=b - q2 * s, eq_high=b + q2 * s,
+        min_p=None, inferences=inferences,
     )
