@@ -90,8 +90,8 @@ def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
         print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
-LEDGER_SUMMARY = ["claim_id", "chapter", "design", "sms_level", "estimate", "ci_low", "ci_high", "p_value", "mde",
-                  "verdict"]
+LEDGER_SUMMARY = ["claim_id", "chapter", "role", "design", "window", "sms_level", "estimate", "ci_low", "ci_high",
+                  "p_value", "p_holm", "mde", "verdict"]
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
@@ -118,7 +118,8 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
             test[key] = configured[0][key]
     pairs = ledger.run_tests([test])
     rows = ledger.test_rows(cfg, pairs)
-    columns = ["area_name", "design", "event", "estimate", "ci_low", "ci_high", "p_value", "mde", "scale", "verdict"]
+    columns = ["area_name", "design", "event", "window", "estimate", "ci_low", "ci_high", "p_value", "mde", "scale",
+               "verdict"]
     _print_rows(rows, columns, args.json)
     return 0
 

@@ -961,15 +961,17 @@ def ch06(outputs: Outputs, ledger: pd.DataFrame | None = None) -> ChapterResult:
     figures.glue_figure("fig-ch06-rii", fig2, alt2)
 
     if ledger is not None:
+        from .attribution import verdicts as rules
+
         rows = ledger[ledger["chapter"] == 6]
         res.text["ledger-n"] = str(len(rows))
-        verdicts = rows["verdict"].value_counts()
-        res.text["ledger-attributable"] = str(int(verdicts.get("attributable", 0)))
-        res.text["ledger-not-distinguishable"] = str(int(verdicts.get(
-            "not attributable — effect not distinguishable from zero", 0)))
-        res.text["ledger-assumption-fails"] = str(int(verdicts.get("not attributable — a design assumption fails", 0)))
-        res.text["ledger-untestable"] = str(int(verdicts.get("cannot be tested from outcome data", 0)))
         res.text["ledger-outcomes"] = str(int(rows.loc[rows["outcome"] != "", "outcome"].nunique()))
+        names = rules.labels(settings.load()["attribution"])
+        for role in ("confirmatory", "exploratory"):
+            counts = rows.loc[rows["role"] == role, "verdict_key"].value_counts()
+            res.text[f"ledger-{role}-n"] = str(int(counts.sum()))
+            res.text[f"ledger-{role}-verdicts"] = "; ".join(
+                f"{names[k]}: {int(counts[k])}" for k in rules.KEYS if k in counts) or "none"
         table = rows.groupby(["outcome", "design", "verdict"]).size().rename("claims").reset_index()
         titles = outputs.indicators.set_index("indicator")["title"]
         table["outcome"] = [titles.get(o, o) if o else "(report claim)" for o in table["outcome"]]

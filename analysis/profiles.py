@@ -422,6 +422,7 @@ def ledger_table(code: str) -> pd.DataFrame:
         "Area": rows["area"],
         "Claim": rows["claim"],
         "Design": rows["design"],
+        "Window": rows["window"],
         "SMS level": rows["sms_level"].astype(int),
         "Estimate": [_num(float(x)) for x in rows["estimate"]],
         f"{level:.0f}% interval": interval,
@@ -436,7 +437,7 @@ def ledger_facts(code: str) -> dict[str, str]:
     rows = ledger_rows(code)
     own = int((rows["scope"] == "this partnership").sum())
     wider = len(rows) - own
-    attributable = int((rows["verdict"] == verdicts.ATTRIBUTABLE).sum())
+    attributable = int((rows["verdict_key"] == verdicts.ATTRIBUTABLE).sum())
     name = register.name_of(code)
     parts = [f"The evidence ledger has {in_words(own)} row{'s' if own != 1 else ''} about {name} itself"]
     if wider:

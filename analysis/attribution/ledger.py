@@ -2,9 +2,16 @@
 
 Claims come from two places: the report's own statements (``data/reference/report_claims.csv``,
 graded as stakeholder perception) and the quantitative tests listed in ``settings.yml``
-(``attribution.tests``), each run for every area it names. Every row carries its design, SMS
-level, estimate, interval, p-value, minimum detectable effect, assumption checks and the verdict
-the rules in :mod:`analysis.attribution.verdicts` give.
+(``attribution.tests``). Each test runs for every area it names and **twice**: over the
+pre-specified primary window of its event (``attribution.windows``) and over every post-event
+year. A test marked ``confirmatory`` makes its Scotland-level row in the primary window
+confirmatory; every other row (single councils and areas, the full period) is exploratory. The
+conclusions rest on the confirmatory rows.
+
+Every row carries its design, SMS level, estimand, estimate, intervals, detection p-value with
+Holm and Benjamini–Hochberg adjustments within its family (``attribution.multiplicity``), minimum
+detectable effect, equivalence margin, parallel-trends breakdown value (where the design has one),
+assumption checks and the verdict the rules of :mod:`analysis.attribution.verdicts` give.
 
 :func:`results` caches the design results under a key made of the raw checksums, the reference
 files, the code, the settings and the library versions (:mod:`analysis.cache`), so a cold run
@@ -14,6 +21,7 @@ computes everything once and later calls read it back in well under a second.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from dataclasses import dataclass
 
@@ -27,32 +35,43 @@ from .base import DesignResult
 log = logging.getLogger(__name__)
 
 LEDGER_COLUMNS = [
-    "claim_id", "chapter", "source", "claim", "outcome", "design", "area_code", "area_name", "event",
-    "sms_level", "estimate", "ci_low", "ci_high", "p_value", "p_kind", "mde", "scale", "n_pre", "n_post",
-    "assumption_checks", "verdict", "reason",
+    "claim_id", "chapter", "source", "claim", "outcome", "design", "area_code", "area_name", "event", "window",
+    "window_kind", "role", "family", "sms_level", "estimand", "estimate", "ci_low", "ci_high", "eq_low", "eq_high",
+    "p_value", "p_holm", "p_bh", "estimate_p", "min_p", "p_kind", "mde", "margin", "breakdown_rm", "breakdown_sd",
+    "scale", "n_pre", "n_post", "assumption_checks", "verdict_key", "verdict", "why", "reason",
 ]
 _SINGLE_PERIOD = r"^\d{4}(/\d{2})?$"
+PRIMARY, FULL = "primary", "full"
+CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 
 EVENT_LABELS = {"duty": "the community planning duty began", "soa": "Single Outcome Agreements began"}
 #: What each design's claim asserts, in words.
 CLAIM_TEMPLATES = {
-    "its": "{title} in {area} shifted from its prior trend when {event} ({year})",
-    "did": "{title} in {area} changed relative to areas in England and Wales after {event} ({year})",
-    "event_study": "{title} in {area} diverged, year by year, from areas in England and Wales after {event} ({year})",
-    "synth": "{title} in {area} departed from its synthetic comparison after {event} ({year})",
+    "its": "{title} in {area} departed from its pre-{year} trend after {event} ({year}), over {span}",
+    "did": "{title} in {area} changed relative to areas in England and Wales after {event} ({year}), over {span}",
+    "event_study": ("{title} in {area} diverged, year by year, from areas in England and Wales after {event} "
+                    "({year}), over {span}"),
+    "synth": "{title} in {area} departed from its synthetic comparison after {event} ({year}), over {span}",
 }
 
 
 @dataclass(frozen=True)
 class Job:
-    """One design run: a test from the settings applied to one area (or to all areas, for DiD)."""
+    """One design run: a test from the settings, for one area (or all areas, for DiD), one window."""
 
     test_id: str
     outcome: str
     design: str
-    area: str  # area code, or 'scotland-itl3' style labels for pooled designs
+    area: str  # area code, or 'scotland:itl3' style labels for pooled designs
     event: int
     chapter: int
+    window_kind: str
+    window: tuple[int, int] | None   # None: every post-event year
+    role: str
+
+    @property
+    def claim_id(self) -> str:
+        return f"{self.test_id}:{self.window_kind}:{self.area}"
 
 
 def _cfg() -> dict:
@@ -61,6 +80,25 @@ def _cfg() -> dict:
 
 def _event_year(cfg: dict, event: str | int) -> int:
     return int(cfg["events"].get(event, event)) if isinstance(event, str) else int(event)
+
+
+def windows(cfg: dict, test: dict) -> list[tuple[str, tuple[int, int] | None]]:
+    """The test's windows: the primary window of its event, then every post-event year."""
+    event = test["event"]
+    if not isinstance(event, str) or event not in cfg["windows"]:
+        primary = None
+    else:
+        first, last = cfg["windows"][event]
+        primary = (int(first), int(last))
+    out: list[tuple[str, tuple[int, int] | None]] = []
+    if primary is not None:
+        out.append((PRIMARY, primary))
+    out.append((FULL, None))
+    return out
+
+
+def _role(test: dict, window_kind: str, scotland_level: bool) -> str:
+    return CONFIRMATORY if test.get("confirmatory") and window_kind == PRIMARY and scotland_level else EXPLORATORY
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,12 +152,18 @@ def transform(series: pd.Series, how: str | None) -> pd.Series:
 # The designs are imported where they run: reading the cached ledger (every page of the book, and
 # each ``make book``) then does not pay for importing statsmodels, linearmodels and SciPy's optimisers.
 
+Pairs = list[tuple[Job, DesignResult | Exception]]
 
-def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult | Exception]]:
+
+def _job(test: dict, design: str, area: str, event: int, window_kind: str, window, scotland_level: bool) -> Job:
+    return Job(test["id"], test["outcome"], design, area, event, int(test["chapter"]), window_kind, window,
+               _role(test, window_kind, scotland_level))
+
+
+def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
     from . import its
 
     event = _event_year(cfg, test["event"])
-    out = []
     areas: list[str] = []
     for group in test.get("areas", ["scotland"]):
         if group == "scotland":
@@ -129,19 +173,22 @@ def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignR
         else:
             raise ValueError(f"test {test['id']}: ITS areas must be scotland or councils, not {group!r}")
     rows = single_period_rows(p, test["outcome"])
+    out: Pairs = []
     for code in areas:
         series = scotland_series(p, rows, test) if code == register.SCOTLAND_CODE else annual_series(rows, code)
         series = transform(series, test.get("transform"))
-        job = Job(test["id"], test["outcome"], "its", code, event, int(test["chapter"]))
-        try:
-            res = its.fit(series, event, outcome=test["outcome"], area=code, cfg=cfg)
-        except ValueError as exc:  # too few points on one side: recorded, not dropped
-            res = exc
-        out.append((job, res))
+        for kind, window in windows(cfg, test):
+            job = _job(test, "its", code, event, kind, window, code == register.SCOTLAND_CODE)
+            try:
+                res: DesignResult | Exception = its.fit(series, event, outcome=test["outcome"], area=code, cfg=cfg,
+                                                        window=window)
+            except ValueError as exc:  # too few points on one side: recorded, not dropped
+                res = exc
+            out.append((job, res))
     return out
 
 
-def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult]]:
+def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
     from . import did
 
     event = _event_year(cfg, test["event"])
@@ -149,11 +196,18 @@ def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> li
     fit = did.fit_did if test["design"] == "did" else did.fit_event_study
     level = did.area_level(p, test["outcome"], cfg["did"]["area_level"])
     label = f"scotland:{level}"  # all Scottish areas of this level together
-    res = fit(frame, event, outcome=test["outcome"], area=label, cfg=cfg)
-    return [(Job(test["id"], test["outcome"], test["design"], label, event, int(test["chapter"])), res)]
+    out: Pairs = []
+    for kind, window in windows(cfg, test):
+        try:
+            res: DesignResult | Exception = fit(frame, event, outcome=test["outcome"], area=label, cfg=cfg,
+                                                window=window)
+        except did.Refusal as exc:
+            res = exc
+        out.append((_job(test, test["design"], label, event, kind, window, True), res))
+    return out
 
 
-def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> list[tuple[Job, DesignResult]]:
+def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
     from . import synth
 
     event = _event_year(cfg, test["event"])
@@ -167,16 +221,17 @@ def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> 
             treated.extend(problem.scottish_areas)
         else:
             raise ValueError(f"test {test['id']}: synthetic-control areas must be scotland or itl3, not {group!r}")
-    out = []
+    out: Pairs = []
     for code in treated:
-        res = synth.fit(problem.wide, code, problem.donors, event, outcome=test["outcome"], cfg=cfg, placebos=placebos)
-        out.append((Job(test["id"], test["outcome"], "synth", code, event, int(test["chapter"])), res))
+        for kind, window in windows(cfg, test):
+            scotland = code == problem.scotland
+            res = synth.fit(problem.wide, code, problem.donors, event, outcome=test["outcome"], cfg=cfg,
+                            placebos=placebos, window=window, loo=scotland and kind == PRIMARY)
+            out.append((_job(test, "synth", code, event, kind, window, scotland), res))
     return out
 
 
-def run_tests(
-    tests: list[dict] | None = None, *, progress: bool | None = None
-) -> list[tuple[Job, DesignResult | Exception]]:
+def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) -> Pairs:
     """Run the configured tests (or ``tests``) on the panel; return (job, result) pairs in order."""
     cfg = _cfg()
     tests = tests if tests is not None else cfg["tests"]
@@ -185,21 +240,21 @@ def run_tests(
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
-    results: list[tuple[Job, DesignResult | Exception]] = []
+    results_: Pairs = []
     for test in tqdm(tests, desc="attribution tests", unit="test", disable=not show):
         design = test["design"]
         if design == "its":
-            results.extend(_its_jobs(p, test, cfg))
+            results_.extend(_its_jobs(p, test, cfg))
         elif design in {"did", "event_study"}:
-            results.extend(_did_jobs(p, areas, test, cfg))
+            results_.extend(_did_jobs(p, areas, test, cfg))
         elif design == "synth":
-            results.extend(_synth_jobs(p, areas, test, cfg))
+            results_.extend(_synth_jobs(p, areas, test, cfg))
         else:
             raise ValueError(f"test {test['id']}: unknown design {design!r}")
-    return results
+    return results_
 
 
-def results(*, force: bool = False, progress: bool | None = None) -> list[tuple[Job, DesignResult | Exception]]:
+def results(*, force: bool = False, progress: bool | None = None) -> Pairs:
     """The design results for every configured test, from the cache when the inputs are unchanged."""
     key = cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/",),
                     settings_sections=("data", "attribution"), step="attribution")
@@ -212,7 +267,7 @@ def results(*, force: bool = False, progress: bool | None = None) -> list[tuple[
 
 def _checks_text(res: DesignResult) -> str:
     mark = {True: "holds", False: "FAILS", None: "not testable"}
-    return "; ".join(f"{c.name}: {mark[c.passed]}" for c in res.checks)
+    return "; ".join(f"{c.name}: {mark[c.passed]}" + ("" if c.gate else " (diagnostic)") for c in res.checks)
 
 
 def _area_names() -> dict[str, str]:
@@ -225,55 +280,98 @@ def _area_names() -> dict[str, str]:
     return names
 
 
+def _span(res: DesignResult | None, job: Job) -> str:
+    if res is not None and res.window is not None:
+        first, last = res.window
+    elif job.window is not None:
+        first, last = job.window
+    else:
+        return f"every year from {job.event}"
+    return f"{first}–{last}"
+
+
 def report_rows(cfg: dict) -> list[dict]:
     claims = pd.read_csv(paths.REFERENCE / "report_claims.csv", dtype=str)
     sms = int(cfg["grading"]["sms_levels"]["perception"])
+    rules = verdicts.Rules.from_cfg(cfg)
+    labels = verdicts.labels(cfg)
     rows = []
     for claim in claims.itertuples(index=False):
-        verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"],
-                                  min_sms=cfg["grading"]["min_sms_for_attribution"],
-                                  untestable_reason=claim.why_untestable)
+        verdict = verdicts.decide(None, sms_level=sms, rules=rules, untestable_reason=claim.why_untestable)
         rows.append({
             "claim_id": claim.claim_id, "chapter": int(claim.chapter), "source": claim.source, "claim": claim.claim,
             "outcome": "", "design": claim.evidence_type, "area_code": "", "area_name": "case-study partnerships",
-            "event": np.nan, "sms_level": sms, "assumption_checks": "", "verdict": verdict.verdict,
-            "reason": verdict.reason, "scale": "",
+            "event": np.nan, "window": "", "window_kind": "", "role": EXPLORATORY, "family": "", "sms_level": sms,
+            "estimand": "", "assumption_checks": "", "verdict_key": verdict.key, "verdict": labels[verdict.key],
+            "why": verdict.why, "reason": verdict.reason, "scale": "", "p_kind": "",
         })
     return rows
 
 
-def test_rows(cfg: dict, pairs: list[tuple[Job, DesignResult | Exception]]) -> list[dict]:
+def family_of(row: dict, cfg: dict) -> str:
+    """The row's multiplicity family: the values of the columns the settings name for its role."""
+    m = cfg["multiplicity"]
+    columns = m["confirmatory_family"] if row["role"] == CONFIRMATORY else m["exploratory_family"]
+    return " × ".join(str(row[c]) for c in columns)
+
+
+def adjust(rows: list[dict]) -> None:
+    """Holm and Benjamini–Hochberg adjusted p-values within each family (rows with a p-value)."""
+    by_family: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        if isinstance(row.get("p_value"), float) and math.isfinite(row["p_value"]):
+            by_family.setdefault(row["family"], []).append(i)
+    for members in by_family.values():
+        p = [rows[i]["p_value"] for i in members]
+        for i, h, b in zip(members, verdicts.holm(p), verdicts.benjamini_hochberg(p), strict=True):
+            rows[i]["p_holm"], rows[i]["p_bh"] = h, b
+
+
+def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
     titles = panel.read().indicators.set_index("indicator")["title"]
     grading = cfg["grading"]
+    rules = verdicts.Rules.from_cfg(cfg)
+    labels = verdicts.labels(cfg)
     event_names = {int(v): k for k, v in cfg["events"].items()}
     names = _area_names()
-    rows = []
+    rows: list[dict] = []
     for job, res in pairs:
         sms = int(grading["sms_levels"][job.design])
-        title = titles.get(job.outcome, job.outcome)
+        result = res if isinstance(res, DesignResult) else None
         area_name = names.get(job.area, job.area)
         claim = CLAIM_TEMPLATES[job.design].format(
-            title=title, area=area_name, event=EVENT_LABELS.get(event_names.get(job.event), "the event"), year=job.event
-        )
+            title=titles.get(job.outcome, job.outcome), area=area_name,
+            event=EVENT_LABELS.get(event_names.get(job.event), "the event"), year=job.event,
+            span=_span(result, job))
         row = {
-            "claim_id": f"{job.test_id}:{job.area}", "chapter": job.chapter, "source": f"analysis ({job.test_id})",
-            "claim": claim, "outcome": job.outcome, "design": job.design, "area_code": job.area,
-            "area_name": area_name, "event": job.event, "sms_level": sms,
+            "claim_id": job.claim_id, "chapter": job.chapter, "source": f"analysis ({job.test_id})", "claim": claim,
+            "outcome": job.outcome, "design": job.design, "area_code": job.area, "area_name": area_name,
+            "event": job.event, "window": _span(result, job), "window_kind": job.window_kind, "role": job.role,
+            "sms_level": sms, "p_holm": math.nan, "p_bh": math.nan,
         }
-        if isinstance(res, Exception):
-            verdict = verdicts.decide(None, sms_level=sms, alpha=cfg["alpha"],
-                                      min_sms=grading["min_sms_for_attribution"],
-                                      untestable_reason=f"the design cannot be run on this series: {res}")
-            row.update(assumption_checks="", verdict=verdict.verdict, reason=verdict.reason, scale="")
+        row["family"] = family_of(row, cfg)
+        if result is None:
+            row.update(estimand="", assumption_checks="", scale="", p_kind="", _why=str(res))
         else:
-            verdict = verdicts.decide(res, sms_level=sms, alpha=cfg["alpha"],
-                                      min_sms=grading["min_sms_for_attribution"])
             row.update(
-                estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high, p_value=res.p_value, p_kind=res.p_kind,
-                mde=res.mde, scale=res.scale, n_pre=res.n_pre, n_post=res.n_post, assumption_checks=_checks_text(res),
-                verdict=verdict.verdict, reason=verdict.reason,
-            )
+                estimand=result.estimand, estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
+                eq_low=result.eq_low, eq_high=result.eq_high, p_value=float(result.p_value),
+                estimate_p=result.estimate_p, min_p=result.min_p, p_kind=result.p_kind, mde=result.mde,
+                margin=verdicts.margin_of(result, rules.margin), breakdown_rm=verdicts.breakdown(result),
+                breakdown_sd=(result.sensitivity or {}).get("breakdown_sd"), scale=result.scale,
+                n_pre=result.n_pre, n_post=result.n_post, assumption_checks=_checks_text(result))
         rows.append(row)
+    adjust(rows)
+    chosen = cfg["multiplicity"]["verdict_p"]
+    for (job, res), row in zip(pairs, rows, strict=True):
+        sms = row["sms_level"]
+        if not isinstance(res, DesignResult):
+            verdict = verdicts.decide(None, sms_level=sms, rules=rules,
+                                      untestable_reason=f"the design cannot give inference on these data: {row.pop('_why')}")
+        else:
+            p_adj = {"raw": None, "holm": row["p_holm"], "bh": row["p_bh"]}[chosen]
+            verdict = verdicts.decide(res, sms_level=sms, rules=rules, p_adjusted=p_adj)
+        row.update(verdict_key=verdict.key, verdict=labels[verdict.key], why=verdict.why, reason=verdict.reason)
     return rows
 
 
@@ -288,7 +386,7 @@ def ledger(*, force: bool = False, progress: bool | None = None) -> pd.DataFrame
 def result_for(claim_id: str) -> DesignResult:
     """The full design result behind one ledger row (for figures)."""
     for job, res in results():
-        if f"{job.test_id}:{job.area}" == claim_id:
+        if job.claim_id == claim_id:
             if isinstance(res, Exception):
                 raise KeyError(f"{claim_id}: the design could not be run ({res})")
             return res
