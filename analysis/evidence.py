@@ -590,10 +590,10 @@ def findings_side_by_side(led: pd.DataFrame | None = None) -> pd.DataFrame:
     ms = milestones_table()
     rows = [
         ("Very few tangible outputs could be credited directly to Community Planning (para 5.1).",
-         f"Of {c['n-confirmatory']} confirmatory tests of outcomes, {c['n-confirmatory-attributable']} support "
-         f"attribution; {c['n-confirmatory-detected']} detect a change their design cannot attribute; "
-         f"{c['n-confirmatory-assumption']} fail a named assumption; {c['n-confirmatory-equivalent']} exclude an effect "
-         f"larger than their margin; {c['n-confirmatory-inconclusive']} are inconclusive."),
+         f"Of {c['n-confirmatory']} confirmatory tests of outcomes, {c['n-confirmatory-attributable']} "
+         f"support attribution; {c['n-confirmatory-detected']} detect a change their design cannot attribute; "
+         f"{c['n-confirmatory-assumption']} fail a named assumption; {c['n-confirmatory-equivalent']} exclude an "
+         f"effect larger than their margin; {c['n-confirmatory-inconclusive']} are inconclusive."),
         ("The benefits named were organisational and cultural, and could not be quantified (paras 5.2-5.3).",
          f"All {c['n-report']} of the report's claims entered in the ledger are perceptions (SMS level 1): "
          f"{names[verdicts.UNTESTABLE]}."),

@@ -363,11 +363,11 @@ def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
         rows.append(row)
     adjust(rows)
     chosen = cfg["multiplicity"]["verdict_p"]
-    for (job, res), row in zip(pairs, rows, strict=True):
+    for (_, res), row in zip(pairs, rows, strict=True):
         sms = row["sms_level"]
         if not isinstance(res, DesignResult):
-            verdict = verdicts.decide(None, sms_level=sms, rules=rules,
-                                      untestable_reason=f"the design cannot give inference on these data: {row.pop('_why')}")
+            why = f"the design cannot give inference on these data: {row.pop('_why')}"
+            verdict = verdicts.decide(None, sms_level=sms, rules=rules, untestable_reason=why)
         else:
             p_adj = {"raw": None, "holm": row["p_holm"], "bh": row["p_bh"]}[chosen]
             verdict = verdicts.decide(res, sms_level=sms, rules=rules, p_adjusted=p_adj)
