@@ -169,7 +169,8 @@ def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> 
             raise ValueError(f"test {test['id']}: synthetic-control areas must be scotland or itl3, not {group!r}")
     out = []
     for code in treated:
-        res = synth.fit(problem.wide, code, problem.donors, event, outcome=test["outcome"], cfg=cfg, placebos=placebos)
+        res = synth.fit(problem.wide, code, problem.donors, event, outcome=test["outcome"], cfg=cfg, placebos=placebos,
+                        window=cfg["windows"].get(test["event"]), loo=code == problem.scotland)
         out.append((Job(test["id"], test["outcome"], "synth", code, event, int(test["chapter"])), res))
     return out
 
