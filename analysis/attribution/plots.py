@@ -76,16 +76,24 @@ def event_study_figure(res: DesignResult, *, title: str, key: str) -> dict[str, 
 
 
 def synth_figure(res: DesignResult, *, name: str, title: str, unit: str, key: str) -> dict[str, str]:
-    """Actual against synthetic (left) and the treated gap among the placebo gaps (right)."""
+    """Actual against synthetic (left) and the treated gap among the placebo gaps (right).
+
+    The post-event window the estimate averages (``details["window"]``) is shaded; years after it
+    are drawn but enter no statistic. The rank is that of the test statistic, the studentised mean
+    gap over the window (``details["statistic_value"]`` among ``details["placebos"]["statistic"]``).
+    """
     d = res.details
     actual = pd.Series(d["actual"]).sort_index()
     synthetic = pd.Series(d["synthetic"]).sort_index()
+    first, last = d["window"]
     fig, (left, right) = figures.new_figure(width=11, height=4.2, ncols=2)
     left.plot(actual.index.astype(int), actual.values, color=figures.OKABE_ITO[0], lw=2.2, label="actual")
     left.plot(synthetic.index.astype(int), synthetic.values, color=figures.OKABE_ITO[1], lw=2, ls="--",
               label="synthetic (weighted donors)")
     for ax in (left, right):
         ax.axvline(res.event - 0.5, color=figures.OKABE_ITO[5], lw=1.2)
+        ax.axvspan(first - 0.5, last + 0.5, color=figures.OKABE_ITO[5], alpha=0.08, lw=0,
+                   label=f"estimate's window, {first}–{last}" if ax is left else None)
         ax.set_xlabel("year")
     left.set_ylabel(unit)
     left.set_title("Actual and synthetic")
@@ -100,43 +108,52 @@ def synth_figure(res: DesignResult, *, name: str, title: str, unit: str, key: st
     right.set_title(f"Gap among {d['placebos']['n']} placebo areas (grey)")
     right.legend(loc="upper left", fontsize=8)
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
-    ratios = np.array(list(d["placebos"]["ratio"].values()))
-    rank = int((ratios >= d["rmspe_ratio"]).sum())
+    statistics = np.array(list(d["placebos"]["statistic"].values()))
+    rank = int((statistics >= d["statistic_value"]).sum())
     alt = (
         f"{title}: before {res.event} the synthetic comparison tracks the actual series to within "
-        f"{100 * d['pre_fit_ratio']:.1f}% of its level (cross-validated); afterwards the gap averages "
+        f"{100 * d['pre_fit_ratio']:.1f}% of its level (cross-validated); over {first}–{last} the gap averages "
         f"{res.estimate:+.3f} log points and "
         f"{'lies inside the spread of' if res.p_value >= 0.05 else 'stands out from'} the placebo gaps "
-        f"({rank} of {len(ratios)} placebos have a larger post/pre ratio, permutation {_p(res.p_value)}; "
-        f"detectable effect about {res.mde:.2f} log points)."
+        f"({rank} of {len(statistics)} placebos have a studentised mean gap at least as large, permutation "
+        f"{_p(res.p_value)}; detectable effect about {res.mde:.2f} log points)."
     )
     figures.glue_figure(key, fig, alt)
     return {"estimate": f"{res.estimate:+.3f}", "p": _p(res.p_value), "mde": f"{res.mde:.2f}",
-            "rank": str(rank), "n_placebos": str(len(ratios)), "ci": f"{res.ci_low:+.3f} to {res.ci_high:+.3f}",
-            "pre_fit": f"{100 * d['pre_fit_ratio']:.1f}%"}
+            "rank": str(rank), "n_placebos": str(len(statistics)), "ci": f"{res.ci_low:+.3f} to {res.ci_high:+.3f}",
+            "pre_fit": f"{100 * d['pre_fit_ratio']:.1f}%", "window": f"{first}–{last}"}
 
 
 def placebo_ratio_figure(res: DesignResult, *, name: str, title: str, key: str) -> dict[str, str]:
-    """The placebo-in-space distribution of post/pre RMSPE ratios with the treated unit marked."""
+    """The placebo-in-space distribution of the test statistic with the treated unit marked.
+
+    The statistic is the one the p-value ranks: the studentised mean gap over the window, |mean
+    gap| / leave-one-year-out pre-period RMSPE. (The name is kept for the pages that call it; the
+    RMSPE ratio of Abadie et al. 2010 is reported in ``details["rmspe_ratio"]``.) Returns the
+    treated unit's statistic under ``ratio`` and ``statistic``, and the share of placebos at or above it.
+    """
     d = res.details
-    ratios = np.sort(np.array(list(d["placebos"]["ratio"].values())))
+    statistics = np.sort(np.array(list(d["placebos"]["statistic"].values())))
+    value = d["statistic_value"]
+    first, last = d["window"]
     fig, ax = figures.new_figure(width=8.5, height=3.8)
-    ax.hist(ratios, bins=30, color=figures.OKABE_ITO[4], edgecolor="white", label="placebo areas")
-    ax.axvline(d["rmspe_ratio"], color=figures.OKABE_ITO[5], lw=2.5, label=name)
-    ax.set_xlabel("post-event RMSPE / pre-event RMSPE (leave-one-year-out)")
+    ax.hist(statistics[np.isfinite(statistics)], bins=30, color=figures.OKABE_ITO[4], edgecolor="white",
+            label="placebo areas")
+    ax.axvline(value, color=figures.OKABE_ITO[5], lw=2.5, label=name)
+    ax.set_xlabel(f"|mean gap {first}–{last}| / leave-one-year-out pre-event RMSPE")
     ax.set_ylabel("number of areas")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    share = float((ratios >= d["rmspe_ratio"]).mean())
+    share = float((statistics >= value).mean())
     alt = (
-        f"{title}: histogram of {len(ratios)} placebo ratios; {name}'s ratio of {d['rmspe_ratio']:.2f} is "
-        f"exceeded by {share:.0%} of the placebos, so its post-event departure is not unusual "
-        f"(permutation {_p(res.p_value)})." if res.p_value >= 0.05 else
-        f"{title}: histogram of {len(ratios)} placebo ratios; {name}'s ratio of {d['rmspe_ratio']:.2f} is exceeded "
-        f"by only {share:.0%} of the placebos (permutation {_p(res.p_value)})."
+        f"{title}: histogram of {len(statistics)} placebo statistics; {name}'s studentised mean gap of {value:.2f} "
+        f"is reached or exceeded by {share:.0%} of the placebos, so its departure over {first}–{last} is not "
+        f"unusual (permutation {_p(res.p_value)})." if res.p_value >= 0.05 else
+        f"{title}: histogram of {len(statistics)} placebo statistics; {name}'s studentised mean gap of {value:.2f} "
+        f"is reached or exceeded by only {share:.0%} of the placebos (permutation {_p(res.p_value)})."
     )
     figures.glue_figure(key, fig, alt)
-    return {"ratio": f"{d['rmspe_ratio']:.2f}", "share": f"{share:.0%}"}
+    return {"ratio": f"{value:.2f}", "statistic": f"{value:.2f}", "share": f"{share:.0%}"}
 
 
 def did_trends_figure(frame: pd.DataFrame, event: int, *, title: str, key: str) -> dict[str, str]:
