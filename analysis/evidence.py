@@ -258,7 +258,9 @@ def benefits_figure(key: str = "fig-ch05-benefits") -> dict[str, str]:
            f"{measurable} have council data here that could measure them and {testable} can be tested by an outcome "
            "design (the other columns are empty circles).")
     figures.glue_figure(key, fig, alt)
-    return {"n": str(n), "measurable": str(measurable), "testable": str(testable)}
+    untestable = int((table["verdict_key"] == verdicts.UNTESTABLE).sum())
+    return {"n": str(n), "measurable": str(measurable), "testable": str(testable), "untestable": str(untestable),
+            "label-untestable": labels()[verdicts.UNTESTABLE]}
 
 
 # --------------------------------------------------------------------------------------------

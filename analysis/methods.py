@@ -67,3 +67,99 @@ def substitution_list(outputs: Outputs) -> str:
     if subs.empty:
         return "none"
     return "; ".join(f"{register.name_of(c)} in {int(y)}" for c, y in zip(subs["area_code"], subs["year"], strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# attribution: the facts the Methods appendix states about the designs, computed
+
+
+def attribution_values(led: pd.DataFrame) -> dict[str, str]:
+    """Settings and ledger facts for the attribution section, formatted for glue."""
+    from . import settings
+    from .attribution import ledger, verdicts
+
+    cfg = settings.load()["attribution"]
+    out = {
+        "alpha": f"{cfg['alpha']:.2f}", "power": f"{cfg['power']:.0%}",
+        "duty-year": str(cfg["events"]["duty"]), "soa-year": str(cfg["events"]["soa"]),
+        "min-sms": str(cfg["grading"]["min_sms_for_attribution"]),
+        "n-claims": str(len(led)), "n-tests": str(int((led["outcome"] != "").sum())),
+        "attribution-mbar": f"{cfg['sensitivity']['attribution_mbar']:g}",
+        "margin-rule": "its own minimum detectable effect" if cfg["equivalence"]["margin"] == "mde"
+        else f"{cfg['equivalence']['margin']}",
+        "verdict-p": {"raw": "the raw p-value", "holm": "the Holm-adjusted p-value",
+                      "bh": "the Benjamini–Hochberg-adjusted p-value"}[cfg["multiplicity"]["verdict_p"]],
+        "confirmatory-family": " × ".join(cfg["multiplicity"]["confirmatory_family"]),
+        "exploratory-family": " × ".join(cfg["multiplicity"]["exploratory_family"]),
+        "phi-quantile": f"{cfg['its']['phi_quantile']:.0%}",
+        "size-tolerance": f"{cfg['its']['size_tolerance']:g}",
+        "its-draws": f"{cfg['its']['bootstrap_draws']:,}",
+        "sd-grid": ", ".join(f"{m:g}" for m in cfg["sensitivity"]["sd_m"]),
+        "rm-grid": ", ".join(f"{m:g}" for m in cfg["sensitivity"]["rm_mbar"]),
+        "n-confirmatory": str(int((led["role"] == ledger.CONFIRMATORY).sum())),
+    }
+    for event, (first, last) in cfg["windows"].items():
+        out[f"window-{event}"] = f"{first}–{last}"
+    labels = verdicts.labels(cfg)
+    for key in verdicts.KEYS:
+        out[f"label-{key}"] = labels[key]
+    return out
+
+
+def taxonomy_table(led: pd.DataFrame) -> pd.DataFrame:
+    """The verdict taxonomy with the number of ledger rows in each verdict, by role."""
+    from . import settings
+    from .attribution import ledger, verdicts
+
+    labels = verdicts.labels(settings.load()["attribution"])
+    meaning = {
+        verdicts.ATTRIBUTABLE: "a change is detected by a design that can attribute it and survives the "
+                               "parallel-trends sensitivity analysis where there is one",
+        verdicts.DETECTED: "a change is detected, but the design cannot attribute it (no comparison group, or the "
+                           "change does not survive the sensitivity analysis)",
+        verdicts.ASSUMPTION: "a testable assumption of the design fails; it is named",
+        verdicts.EQUIVALENT: "no change is detected and both one-sided equivalence tests reject: an effect larger "
+                             "than the margin is excluded",
+        verdicts.INCONCLUSIVE: "no change is detected and none of the margin's size is excluded",
+        verdicts.UNTESTABLE: "no design applies to outcome data, or the design refused to give inference here",
+    }
+    rows = []
+    for key in verdicts.KEYS:
+        rows.append({"verdict": labels[key], "meaning": meaning[key],
+                     "confirmatory": int(((led["verdict_key"] == key) & (led["role"] == ledger.CONFIRMATORY)).sum()),
+                     "exploratory": int(((led["verdict_key"] == key) & (led["role"] == ledger.EXPLORATORY)).sum())})
+    return pd.DataFrame(rows)
+
+
+def its_calibration(series: pd.Series, event: int, window: tuple[int, int]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The calibrated ITS tests' simulated size on the design of ``series`` over ``window``."""
+    from . import settings
+    from .attribution import calibration
+
+    cfg = settings.load()["attribution"]
+    years = series.index[series.index <= window[1]].to_numpy()
+    table = calibration.its_size_table(years, event, cfg)
+    values = table.drop(columns="test").to_numpy()
+    facts = {"n": str(len(years)), "n-pre": str(int((years < event).sum())),
+             "min": f"{values.min():.3f}", "max": f"{values.max():.3f}"}
+    names = {"level": "level change", "slope": "slope change", "gap": "average gap", "departure": "departure (joint)"}
+    table["test"] = table["test"].map(names)
+    return table.round(3), facts
+
+
+def did_calibration(frame: pd.DataFrame, event: int, window: tuple[int, int], *, n: int = 500
+                    ) -> dict[str, str]:
+    """Each DiD route's simulated size on null panels with the real panel's region-by-year shocks."""
+    from . import settings
+    from .attribution import calibration, did
+
+    cfg = settings.load()["attribution"]
+    layout = did.Layout.of(did.restrict(frame, window, event))
+    process = calibration.did_process(did.Layout.of(frame))
+    size = calibration.did_size(layout, process, n=n, seed=int(cfg["seed"]), event=event,
+                                es_window=tuple(cfg["did"]["event_window"]), alpha=float(cfg["alpha"]))
+    out = {k: f"{v:.3f}" for k, v in size.items()}
+    out.update({"n": f"{n:,}", "phi-region": f"{process['phi_region']:.2f}",
+                "sd-region": f"{process['sd_region']:.4f}", "phi-area": f"{process['phi_area']:.2f}",
+                "sd-area": f"{process['sd_area']:.4f}"})
+    return out

@@ -64,26 +64,22 @@ import pandas as pd
 import pytest
 
 from analysis import paths, settings
-from analysis.attribution import synth
+from analysis.attribution import synth, validation
 
 DATA = paths.ROOT / "data" / "benchmarks"
 CFG = settings.load()["attribution"]
 EVENT = 1970
 BASQUE, SPAIN = 17, 1
-PUBLISHED = {"Cataluna": 0.851, "Madrid (Comunidad De)": 0.149}
+_PUB = validation.published("Abadie & Gardeazabal (2003)")
+PUBLISHED = {"Cataluna": _PUB["weight Cataluna"], "Madrid (Comunidad De)": _PUB["weight Madrid"]}
 #: "about 10 percentage points" (Abadie & Gardeazabal 2003), in log points.
-PUBLISHED_GAP = -0.10
+PUBLISHED_GAP = _PUB["gap"]
 
 
 @pytest.fixture(scope="module")
 def basque() -> tuple[pd.DataFrame, str, list[str]]:
     """(wide gdpcap, years × region names; the treated region's name; the 16 donors' names)."""
-    frame = pd.read_csv(DATA / "basque.csv")
-    frame = frame[frame["regionno"] != SPAIN]
-    names = frame.drop_duplicates("regionno").set_index("regionno")["regionname"]
-    wide = frame.pivot(index="year", columns="regionname", values="gdpcap")
-    wide.index = wide.index.astype(int)
-    return wide, str(names[BASQUE]), [str(names[r]) for r in sorted(names.index) if r != BASQUE]
+    return validation.basque_data()
 
 
 @pytest.fixture(scope="module")

@@ -36,15 +36,16 @@ def its_figure(res: DesignResult, series: pd.Series, *, title: str, unit: str, k
     ax.set_ylabel(unit)
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
-    direction = "rose" if res.estimate > 0 else "fell"
+    first, last = res.window
+    direction = "above" if res.estimate > 0 else "below"
     alt = (
-        f"{title}: at {res.event} the level {direction} by {abs(res.estimate):.3g} against the continued pre-event "
-        f"trend ({_p(res.p_value)}; the design could detect changes of about {res.mde:.3g}); the series has no "
-        f"comparison group."
+        f"{title}: over {first}–{last} the fitted path ran on average {abs(res.estimate):.3g} {direction} the "
+        f"extrapolated pre-event trend (departure test of level and slope together {_p(res.p_value)}; the design "
+        f"could detect a step of about {res.mde:.3g}); the series has no comparison group."
     )
     figures.glue_figure(key, fig, alt)
     return {"estimate": f"{res.estimate:.3g}", "ci": f"{res.ci_low:.3g} to {res.ci_high:.3g}", "p": _p(res.p_value),
-            "mde": f"{res.mde:.3g}"}
+            "gap-p": _p(res.estimate_p), "mde": f"{res.mde:.3g}", "window": f"{first}–{last}"}
 
 
 def event_study_figure(res: DesignResult, *, title: str, key: str) -> dict[str, str]:
@@ -63,16 +64,45 @@ def event_study_figure(res: DesignResult, *, title: str, key: str) -> dict[str, 
     ax.set_ylabel("difference from England and Wales (log points)")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
-    wald = res.details["pretrend_wald"]
-    pre_p = float(wald.get("p_value", wald.get("p", np.nan)))
-    verdict = "rejects" if pre_p < 0.05 else "does not reject"
+    test = res.details.get("pretrend")
+    pre_p = float(test["p"]) if test else float("nan")
+    verdict = ("does not reject" if pre_p >= 0.05 else "rejects") if test else "cannot compute"
+    robust = res.sensitivity or {}
     alt = (
-        f"{title}: Scottish areas' coefficients relative to England and Wales, before and after {res.event}; "
-        f"the joint test of the leads {verdict} parallel pre-trends ({_p(pre_p)}), so the post-event rise "
-        f"(average {res.estimate:.3g} log points) cannot be read as an effect of the duty unless that test passes."
+        f"{title}: Scottish areas' coefficients relative to England and Wales, before and after {res.event}, with "
+        f"intervals from the spread of the placebo regions; the joint test of the leads {verdict} parallel "
+        f"pre-trends ({_p(pre_p) if test else 'too few placebo regions'}); the post-event average is "
+        f"{res.estimate:.3g} log points, and a violation of parallel trends of "
+        f"{robust.get('breakdown_rm', float('nan')) if robust else 'unknown size'} times the largest pre-event one "
+        "would be enough to explain it (relative-magnitudes breakdown value)."
     )
     figures.glue_figure(key, fig, alt)
-    return {"estimate": f"{res.estimate:.3g}", "pretrend_p": _p(pre_p), "ci": f"{res.ci_low:.3g} to {res.ci_high:.3g}"}
+    return {"estimate": f"{res.estimate:.3g}", "pretrend_p": _p(pre_p) if test else "not computed",
+            "ci": f"{res.ci_low:.3g} to {res.ci_high:.3g}"}
+
+
+def placebo_regions_figure(res: DesignResult, *, title: str, key: str) -> dict[str, str]:
+    """Scotland's estimate among the placebo regions' (each English region and Wales treated as if it
+    were Scotland), rescaled to Scotland's number of areas."""
+    regions = res.details["placebo_regions"]
+    names = sorted(regions, key=lambda r: regions[r]["rescaled"])
+    values = [regions[r]["rescaled"] for r in names]
+    fig, ax = figures.new_figure(width=8.5, height=0.32 * (len(names) + 1) + 1.4)
+    ax.barh(names, values, color=figures.OKABE_ITO[4], label="placebo regions (rescaled)")
+    ax.barh(["Scotland"], [res.estimate], color=figures.OKABE_ITO[5], label="Scotland")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("estimate, log points")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    larger = sum(abs(v) >= abs(res.estimate) for v in values)
+    route = next(i for i in res.inferences if i.min_p is not None)
+    alt = (f"{title}: horizontal bars of the {len(values)} placebo regions' estimates and Scotland's "
+           f"({res.estimate:.3g} log points); {larger} of the placebo estimates are at least as large in absolute "
+           f"value, so the permutation p-value is {route.p_value:.3f} (it cannot go below {route.min_p:.3f}), and "
+           f"the t-type test against their spread gives {_p(res.p_value)}.")
+    figures.glue_figure(key, fig, alt)
+    return {"n": str(len(values)), "larger": str(larger), "perm-p": f"{route.p_value:.3f}",
+            "min-p": f"{route.min_p:.3f}", "p": _p(res.p_value)}
 
 
 def synth_figure(res: DesignResult, *, name: str, title: str, unit: str, key: str) -> dict[str, str]:
