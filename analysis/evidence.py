@@ -388,7 +388,7 @@ def ledger_display(led: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ledger as shown in the book: grouped by chapter, role and verdict, numbers formatted."""
     led = ledger.ledger() if led is None else led
     order = {v: i for i, v in enumerate(verdicts.KEYS)}
-    role_order = {ledger.CONFIRMATORY: 0, ledger.EXPLORATORY: 1}
+    role_order = {ledger.CONFIRMATORY: 0, ledger.EXPLORATORY: 1, ledger.REPORT: 2}
     shown = led.assign(_v=led["verdict_key"].map(order), _r=led["role"].map(role_order)).sort_values(
         ["chapter", "_r", "_v", "claim_id"], kind="stable")
     finite = [not (isinstance(a, float) and math.isnan(a)) for a in shown["ci_low"]]

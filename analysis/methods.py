@@ -125,9 +125,10 @@ def taxonomy_table(led: pd.DataFrame) -> pd.DataFrame:
     }
     rows = []
     for key in verdicts.KEYS:
-        rows.append({"verdict": labels[key], "meaning": meaning[key],
-                     "confirmatory": int(((led["verdict_key"] == key) & (led["role"] == ledger.CONFIRMATORY)).sum()),
-                     "exploratory": int(((led["verdict_key"] == key) & (led["role"] == ledger.EXPLORATORY)).sum())})
+        counts = {role: int(((led["verdict_key"] == key) & (led["role"] == role)).sum())
+                  for role in (ledger.CONFIRMATORY, ledger.EXPLORATORY, ledger.REPORT)}
+        rows.append({"verdict": labels[key], "meaning": meaning[key], "confirmatory tests": counts[ledger.CONFIRMATORY],
+                     "exploratory tests": counts[ledger.EXPLORATORY], "report claims": counts[ledger.REPORT]})
     return pd.DataFrame(rows)
 
 

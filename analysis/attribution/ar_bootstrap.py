@@ -117,7 +117,11 @@ class Design:
         return y - (y @ self.proj.T) @ self.X.T
 
     def _cov(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return ((a @ self.weights) * b).sum(-1)
+        """``Σ_t Σ_s a_t b_s (1 − |t − s|/n)`` for each row, by partial sums: for scores that sum to zero
+        (``a_t = c_t û_t`` with ``c`` a row of the OLS projection, so ``Σ a_t = c'û = 0``) it equals
+        ``(2/n) Σ_{t<n} A_t B_t`` with ``A``, ``B`` the partial sums (Kiefer & Vogelsang 2005)."""
+        sa, sb = np.cumsum(a, axis=-1)[..., :-1], np.cumsum(b, axis=-1)[..., :-1]
+        return (2.0 / self.n) * (sa * sb).sum(-1)
 
     def statistics(self, y: np.ndarray) -> Statistics:
         """Fixed-b statistics of each row of ``y`` (or of the single series ``y``)."""
@@ -196,6 +200,7 @@ class Engine:
                              for s, k in zip(streams, (1, 1, SIZE_SET_FACTOR), strict=True)]
         self._sets = [self._simulate(e) for e in self._innovations[:2]]
         self._size_table: dict[str, np.ndarray] = {}
+        self._draw_crit: dict[tuple, np.ndarray] = {}
         ref = self._sets[0]
         # median lag-1 autocorrelation of the residuals at each φ, made non-decreasing for inversion
         self.inversion_r1 = np.maximum.accumulate(np.quantile(ref["r1"], phi_quantile, axis=1))
@@ -255,17 +260,25 @@ class Engine:
         phi = self.phi_hat(r1)
         return self.calibrated_p(name, self.plugin_p(name, stat, phi), phi)
 
-    def critical_value(self, name: str, phi: float, level: float) -> float:
-        """The statistic above which the calibrated p-value at ``phi`` is below ``level``.
+    def critical_values(self, name: str, phi: np.ndarray | float, level: float) -> np.ndarray:
+        """The statistic above which the calibrated p-value at each ``phi`` is below ``level``.
 
-        Inverting the two steps: the plug-in p-value must fall below the ``level``-quantile of the
-        plug-in p-values at ``phi``, and the plug-in p-value falls below ``q`` when the statistic
-        exceeds the ``1 − q`` quantile of the reference statistics at ``phi``.
+        Inverting the two steps: the plug-in p-value must fall below ``q``, the ``level``-quantile of
+        the plug-in p-values at ``phi``; and the plug-in p-value falls below ``q`` when the statistic
+        exceeds the ``1 − q`` quantile of the reference statistics at ``phi``. Both are read off the
+        two grid points around each ``phi`` and interpolated, as the p-values are.
         """
-        q = float(_interp_rows(np.quantile(self._plugin_sorted[name], level, axis=1)[:, None], self.grid,
-                               np.array([phi]))[0])
-        ref = np.quantile(self._sorted[name], 1 - q, axis=1, method="higher")
-        return float(_interp_rows(ref[:, None], self.grid, np.array([phi]))[0])
+        phi = np.atleast_1d(np.asarray(phi, dtype=float))
+        idx, w = _bracket(self.grid, phi)
+        qs = np.quantile(self._plugin_sorted[name], level, axis=1)
+        q = (1 - w) * qs[idx] + w * qs[idx + 1]
+        srt = self._sorted[name]
+        k = np.clip(np.ceil((1 - q) * (self.draws - 1)).astype(int), 0, self.draws - 1)
+        return (1 - w) * srt[idx, k] + w * srt[idx + 1, k]
+
+    def critical_value(self, name: str, phi: float, level: float) -> float:
+        """:meth:`critical_values` at one ``phi``."""
+        return float(self.critical_values(name, phi, level)[0])
 
     # -- what the calibrated test delivers --------------------------------------------------------
 
@@ -304,24 +317,29 @@ class Engine:
         last_ok = within[-1] if len(within) else -1
         return float(self.grid[last_ok + 1]) if last_ok + 1 < len(self.grid) else None
 
+    def _draw_critical_values(self, name: str, alpha: float, g: int) -> np.ndarray:
+        """Each size-set draw's critical statistic at grid point ``g`` (at its own estimated φ)."""
+        key = (name, alpha, g)
+        if key not in self._draw_crit:
+            r1 = self._size_set["r1"][g]
+            self._draw_crit[key] = self.critical_values(name, self.phi_hat(r1), alpha)
+        return self._draw_crit[key]
+
     def power(self, name: str, effect_in_sd: float, phi: float, alpha: float, shift: np.ndarray) -> float:
         """Power of the calibrated test of contrast ``name`` against a shift ``effect_in_sd · shift``.
 
         ``shift`` is a column in the design's span (for example the post-event indicator), so the
-        residuals, and with them the estimated φ and the SE, are those of the null draws; only the
-        contrast's estimate moves, by ``effect_in_sd · (row · shift)``. Draws: the size set at the
-        two grid points around ``phi``, interpolated.
+        residuals, and with them each draw's estimated φ, its SE and its critical value, are those
+        of the null draws; only the contrast's estimate moves, by ``effect_in_sd · (row · shift)``.
+        Draws: the size set at the two grid points around ``phi``, interpolated.
         """
         sim = self._size_set
-        row = self.design.rows[name]
-        move = effect_in_sd * float(row @ shift)
-        est, se, r1 = sim["estimate"][name], sim["se"][name], sim["r1"]
-        idx = int(np.clip(np.searchsorted(self.grid, phi, side="right") - 1, 0, len(self.grid) - 2))
-        w = float(np.clip((phi - self.grid[idx]) / (self.grid[idx + 1] - self.grid[idx]), 0, 1))
-        rates = []
-        for g in (idx, idx + 1):
-            stat = np.abs(est[g] + move) / se[g]
-            rates.append(float((self.p_value(name, stat, r1[g]) < alpha).mean()))
+        move = effect_in_sd * float(self.design.rows[name] @ shift)
+        est, se = sim["estimate"][name], sim["se"][name]
+        idx, w = _bracket(self.grid, np.array([phi], dtype=float))
+        idx, w = int(idx[0]), float(w[0])
+        rates = [float((np.abs(est[g] + move) / se[g] > self._draw_critical_values(name, alpha, g)).mean())
+                 for g in (idx, idx + 1)]
         return (1 - w) * rates[0] + w * rates[1]
 
     def innovation_sd(self, resid: np.ndarray, phi: float) -> float:

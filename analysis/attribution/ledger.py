@@ -42,7 +42,8 @@ LEDGER_COLUMNS = [
 ]
 _SINGLE_PERIOD = r"^\d{4}(/\d{2})?$"
 PRIMARY, FULL = "primary", "full"
-CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
+#: Roles of a row: a confirmatory or an exploratory test, or one of the report's own claims.
+CONFIRMATORY, EXPLORATORY, REPORT = "confirmatory", "exploratory", "report claim"
 
 EVENT_LABELS = {"duty": "the community planning duty began", "soa": "Single Outcome Agreements began"}
 #: What each design's claim asserts, in words.
@@ -301,7 +302,7 @@ def report_rows(cfg: dict) -> list[dict]:
         rows.append({
             "claim_id": claim.claim_id, "chapter": int(claim.chapter), "source": claim.source, "claim": claim.claim,
             "outcome": "", "design": claim.evidence_type, "area_code": "", "area_name": "case-study partnerships",
-            "event": np.nan, "window": "", "window_kind": "", "role": EXPLORATORY, "family": "", "sms_level": sms,
+            "event": np.nan, "window": "", "window_kind": "", "role": REPORT, "family": "", "sms_level": sms,
             "estimand": "", "assumption_checks": "", "verdict_key": verdict.key, "verdict": labels[verdict.key],
             "why": verdict.why, "reason": verdict.reason, "scale": "", "p_kind": "",
         })
