@@ -25,34 +25,33 @@ paper.
 Text for the Methods appendix, "Validation" (the numbers in brackets are what this module computes;
 the book should compute them, not copy them):
 
-    We also ran the book's difference-in-differences, unchanged, on a published study with the
-    structure of ours, one treated jurisdiction against many untreated ones over a short panel:
-    Kessler and Roth's (2014) estimate of the effect of California's switch, in July 2011, from an
-    opt-in to an active-choice organ-donor question, with quarterly registration rates for
-    California and 26 comparison jurisdictions from the end of 2010 to early 2012 (the data as
-    distributed with Huntington-Klein's causaldata package; they agree with the paper's Table A1).
-    The book's two-way fixed-effects estimate is the published one, [−0.0225] against −0.022, and
-    its state-clustered standard error, [0.0067], is the published 0.007 (Table 2), so the data and
-    the estimator are read correctly. What the book changes is the inference. With a single
-    treated state the fitted effect absorbs that state's own departure, so its cluster contributes
-    [nothing] to the clustered variance, which measures only the noise in the comparison states'
-    average; such errors are known to be too small (Conley and Taber 2011; MacKinnon and Webb 2017),
-    and the book does not use them.
-    Treating each of the 26 comparison jurisdictions in turn as if it had switched gives estimates
-    with no treatment at all whose spread is [4.7] times the clustered standard error, and
-    California's estimate does not stand out from them: the t-type test gives p = [0.48] (95%
-    interval [−0.087] to [0.042], against the clustered [−0.036] to [−0.009]) and the permutation
-    test p = [5/27 = 0.19], because [four] jurisdictions moved further than California did. With 26
-    placebos, unlike Scotland's ten regions, the permutation test could have gone as low as
-    [1/27 = 0.037], so this is a finding, not a limit of the design. The widest placebo is Michigan
-    ([+0.124]), which changed its own registration procedure in early 2012 (the paper checks its
-    result without it); without Michigan the estimate is [−0.018], t-type p = [0.37] and
-    permutation p = [6/26 = 0.23], so the conclusion does not rest on one state. The event study's
-    two leads are small ([−0.003] and [+0.006]; joint test against the placebo states' leads
-    p = [0.86]): the difficulty is not diverging pre-trends but how much single states' rates move
-    from quarter to quarter. A published difference-in-differences on one treated unit can thus be
-    reproduced exactly while the design-based inference shows that the data cannot tell its effect
-    apart from the ordinary movement of comparable units, the standard the book applies to Scotland.
+    We also ran the book's difference-in-differences, unchanged, on a published study with the structure
+    of ours, one treated jurisdiction against many untreated ones over a short panel: Kessler and Roth's
+    (2014) estimate of the effect of California's switch, in July 2011, from an opt-in to an
+    active-choice organ-donor question, with quarterly registration rates for California and 26
+    comparison jurisdictions from the end of 2010 to early 2012 (the data as distributed with
+    Huntington-Klein's causaldata package; they agree with the paper's Table A1). The book's two-way
+    fixed-effects estimate is the published one, [−0.0225] against −0.022, and its state-clustered
+    standard error, [0.0067], is the published 0.007 (Table 2), so the data and the estimator are read
+    correctly. What the book changes is the inference. With a single treated state the fitted effect
+    absorbs that state's own departure, so its cluster contributes [nothing] to the clustered variance,
+    which measures only the noise in the comparison states' average; such errors are known to be too
+    small (Conley and Taber 2011; MacKinnon and Webb 2017), and the book does not use them. Treating
+    each of the 26 comparison jurisdictions in turn as if it had switched gives estimates with no
+    treatment at all whose spread is [4.7] times the clustered standard error, and California's estimate
+    does not stand out from them: the t-type test gives p = [0.48] (95% interval [−0.087] to [0.042],
+    against the clustered [−0.036] to [−0.009]) and the permutation test p = [5/27 = 0.19], because
+    [four] jurisdictions moved further than California did. With 26 placebos, unlike Scotland's ten
+    regions, the permutation test could have gone as low as [1/27 = 0.037], so this is a finding, not a
+    limit of the design. The widest placebo is Michigan ([+0.124]), which changed its own registration
+    procedure in early 2012 (the paper checks its result without it); without Michigan the estimate is
+    [−0.018], t-type p = [0.37] and permutation p = [6/26 = 0.23], so the conclusion does not rest on
+    one state. The event study's two leads are small ([−0.003] and [+0.006]; joint test against the
+    placebo states' leads p = [0.86]): the difficulty is not diverging pre-trends but how much single
+    states' rates move from quarter to quarter. A published difference-in-differences on one treated
+    unit can thus be reproduced exactly while the design-based inference shows that the data cannot tell
+    its effect apart from the ordinary movement of comparable units, the standard the book applies to
+    Scotland.
 
 Where the book's method differs from the paper's, and what that changes (numbers measured here):
 
