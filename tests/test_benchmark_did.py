@@ -86,7 +86,6 @@ of this file: about 2 s, most of it importing linearmodels.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 import re
@@ -96,39 +95,24 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import paths, settings
-from analysis.attribution import did
+from analysis.attribution import did, validation
 from analysis.attribution.base import LABEL, REPORTED, VERDICT
 
-DATA = paths.ROOT / "data" / "benchmarks"
-TREATED = "California"
-EVENT = 4  # Q3 2011, quarters numbered from Q4 2010 = 1
-CFG = copy.deepcopy(settings.load()["attribution"])
-CFG["did"]["event_window"] = [-3, 2]   # the whole six-quarter panel: no binning
-CFG["did"]["log_outcome"] = False      # the paper's scale (levels); only the label depends on it here
+DATA = validation.BENCHMARKS
+TREATED = validation.ORGAN_TREATED
+EVENT = validation.ORGAN_EVENT
+CFG = validation.organ_cfg()   # the whole six-quarter panel (no binning), levels: the paper's scale
 #: Half a unit in the third decimal: the precision of the published tables.
 PUBLISHED_TOL = 0.0005
 #: Kessler & Roth (2014), Table A1 (p. 38): California's registration rate, Q4 2010 to Q1 2012.
 TABLE_A1_CALIFORNIA = [0.2666, 0.2731, 0.2743, 0.2636, 0.2607, 0.2641]
-
-
-def quarter_number(label: str) -> int:
-    """``'Q32011'`` -> 4: quarters counted from Q4 2010 = 1 (causaldata's ``Quarter_Num``)."""
-    match = re.fullmatch(r"Q([1-4])(\d{4})", label)
-    if match is None:
-        raise ValueError(f"not a quarter label: {label!r}")
-    quarter, year = int(match.group(1)), int(match.group(2))
-    return 4 * (year - 2010) + quarter - 3
+quarter_number = validation.quarter_number
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
     """The design frame (``did.COLUMNS``): each state its own region, California treated."""
-    raw = pd.read_csv(DATA / "organ_donation.csv")
-    out = pd.DataFrame({"area_code": raw["State"], "country": "United States", "region": raw["State"],
-                        "year": raw["Quarter"].map(quarter_number).astype(int), "y": raw["Rate"].astype(float),
-                        "treated": (raw["State"] == TREATED).astype(int)})
-    return out[did.COLUMNS].sort_values(["area_code", "year"], ignore_index=True)
+    return validation.organ_frame()
 
 
 def fit(design, df: pd.DataFrame):
