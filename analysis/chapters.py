@@ -972,11 +972,12 @@ def ch06(outputs: Outputs, ledger: pd.DataFrame | None = None) -> ChapterResult:
             res.text[f"ledger-{role}-n"] = str(int(counts.sum()))
             res.text[f"ledger-{role}-verdicts"] = "; ".join(
                 f"{names[k]}: {int(counts[k])}" for k in rules.KEYS if k in counts) or "none"
-        table = rows.groupby(["outcome", "design", "verdict"]).size().rename("claims").reset_index()
+        named = rows.assign(verdict=rows["verdict_key"].map(names))
+        table = named.groupby(["outcome", "design", "role", "verdict"]).size().rename("claims").reset_index()
         titles = outputs.indicators.set_index("indicator")["title"]
         table["outcome"] = [titles.get(o, o) if o else "(report claim)" for o in table["outcome"]]
-        res.tables["ledger"] = table.rename(columns={"outcome": "Outcome", "design": "Design", "verdict": "Verdict",
-                                                     "claims": "Claims"})
+        res.tables["ledger"] = table.rename(columns={"outcome": "Outcome", "design": "Design", "role": "Role",
+                                                     "verdict": "Verdict", "claims": "Claims"})
     return res
 
 

@@ -174,7 +174,7 @@ def claim_sentence(row: pd.Series) -> str:
     return (f"**{row['area_name']}, {design}, {row['window']}**: {row['estimand']} {fmt(row['estimate'])}{scale} "
             f"({level}% interval {interval(row['ci_low'], row['ci_high'])}; detection test p {fmt_p(row['p_value'])}, "
             f"Holm-adjusted {fmt_p(row['p_holm'])}; could detect about {fmt(row['mde'])}{scale}). Verdict: "
-            f"**{names[row['verdict_key']]}** — {short_reason(row)}.")
+            f"**{names[row['verdict_key']]}** — {short_reason(row).rstrip('.')}.")
 
 
 def outcome_results(led: pd.DataFrame, *, chapter: int | None = None, outcomes: list[str] | None = None,

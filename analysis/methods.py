@@ -142,14 +142,18 @@ def its_calibration(series: pd.Series, event: int, window: tuple[int, int]) -> t
     table = calibration.its_size_table(years, event, cfg)
     values = table.drop(columns="test").to_numpy()
     facts = {"n": str(len(years)), "n-pre": str(int((years < event).sum())),
-             "min": f"{values.min():.3f}", "max": f"{values.max():.3f}"}
+             "min": f"{values.min():.3f}", "max": f"{values.max():.3f}",
+             "phis": ", ".join(f"{p:g}" for p in calibration.ITS_PHIS[:-1]) + " and a random walk",
+             "pre-years": " and ".join(str(n) for n in calibration.ITS_PRE_YEARS),
+             "post-years": " and ".join(str(n) for n in calibration.ITS_POST_YEARS),
+             "series": f"{calibration.ITS_SERIES:,}",
+             "band": f"{calibration.SIZE_BAND[0]:g}–{calibration.SIZE_BAND[1]:g}"}
     names = {"level": "level change", "slope": "slope change", "gap": "average gap", "departure": "departure (joint)"}
     table["test"] = table["test"].map(names)
     return table.round(3), facts
 
 
-def did_calibration(frame: pd.DataFrame, event: int, window: tuple[int, int], *, n: int = 500
-                    ) -> dict[str, str]:
+def did_calibration(frame: pd.DataFrame, event: int, window: tuple[int, int]) -> dict[str, str]:
     """Each DiD route's simulated size on null panels with the real panel's region-by-year shocks."""
     from . import settings
     from .attribution import calibration, did
@@ -157,7 +161,8 @@ def did_calibration(frame: pd.DataFrame, event: int, window: tuple[int, int], *,
     cfg = settings.load()["attribution"]
     layout = did.Layout.of(did.restrict(frame, window, event))
     process = calibration.did_process(did.Layout.of(frame))
-    size = calibration.did_size(layout, process, n=n, seed=int(cfg["seed"]), event=event,
+    n = calibration.DID_PANELS
+    size = calibration.did_size(layout, process, n=n, seed=int(cfg["seed"]) + 1, event=event,
                                 es_window=tuple(cfg["did"]["event_window"]), alpha=float(cfg["alpha"]))
     out = {k: f"{v:.3f}" for k, v in size.items()}
     out.update({"n": f"{n:,}", "phi-region": f"{process['phi_region']:.2f}",

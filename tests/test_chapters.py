@@ -210,9 +210,8 @@ def _fake_ledger() -> pd.DataFrame:
         "chapter": [6, 6, 6, 5],
         "outcome": ["alcohol_specific_death_rate", "alcohol_specific_death_rate", "employment_rate", "gdp"],
         "design": ["its", "its", "its", "did"],
-        "verdict": ["not attributable — effect not distinguishable from zero",
-                    "not attributable — a design assumption fails",
-                    "not attributable — effect not distinguishable from zero", "attributable"],
+        "role": ["confirmatory", "exploratory", "exploratory", "confirmatory"],
+        "verdict_key": ["inconclusive", "assumption", "equivalent", "attributable"],
     })
 
 
@@ -231,7 +230,10 @@ def test_chapter_functions_glue_small_figures_with_findings(outputs, glued, name
         assert value.lower() not in {"nan", "none"}, key
     if name == "ch06":
         assert result.text["ledger-n"] == "3"
-        assert result.text["ledger-attributable"] == "0"
+        assert (result.text["ledger-confirmatory-n"], result.text["ledger-exploratory-n"]) == ("1", "2")
+        assert result.text["ledger-confirmatory-verdicts"] == "inconclusive: 1"
+        assert result.text["ledger-exploratory-verdicts"] == ("a named assumption fails: 1; "
+                                                              "no effect larger than the margin: 1")
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ SEED = 20021001
 CFG = settings.load()["attribution"]
 EVENT = 2003
 PRIMARY = (2003, 2007)
-N_PANELS = 1000
+N_PANELS = calibration.DID_PANELS
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from analysis import paths
+from analysis import paths, settings
 from analysis.attribution import ledger, verdicts
 
 
@@ -27,9 +27,11 @@ def test_ledger_has_enough_claims_designs_and_outcomes(led):
         assert outcome in set(quantitative["outcome"]), outcome
 
 
-def test_every_row_has_one_of_the_four_verdicts_and_a_reason(led):
-    assert set(led["verdict"]) <= set(verdicts.VERDICTS)
-    assert led["reason"].str.len().gt(10).all()
+def test_every_row_has_a_verdict_of_the_taxonomy_and_a_reason(led):
+    labels = verdicts.labels(settings.load()["attribution"])
+    assert set(led["verdict_key"]) <= set(verdicts.KEYS)
+    assert (led["verdict"] == led["verdict_key"].map(labels)).all()
+    assert led["reason"].str.len().gt(10).all() and led["why"].str.len().gt(5).all()
     assert led["claim_id"].is_unique
 
 
@@ -38,12 +40,10 @@ def test_report_claims_are_graded_as_perception(led):
     benefits = report[report["claim_id"].str.startswith("R5.2-")]
     assert len(benefits) == 7
     assert (report["sms_level"] == 1).all()
-    assert (report["verdict"] == verdicts.UNTESTABLE).all()
+    assert (report["verdict_key"] == verdicts.UNTESTABLE).all() and (report["role"] == ledger.REPORT).all()
 
 
 def test_sms_levels_follow_the_settings(led):
-    from analysis import settings
-
     levels = settings.load()["attribution"]["grading"]["sms_levels"]
     quantitative = led[led["outcome"] != ""]
     for design, level in zip(quantitative["design"], quantitative["sms_level"], strict=True):
@@ -51,14 +51,54 @@ def test_sms_levels_follow_the_settings(led):
 
 
 def test_no_level_2_row_is_attributable(led):
-    assert not ((led["sms_level"] < 3) & (led["verdict"] == verdicts.ATTRIBUTABLE)).any()
+    assert not ((led["sms_level"] < 3) & (led["verdict_key"] == verdicts.ATTRIBUTABLE)).any()
 
 
-def test_insignificant_rows_carry_their_mde(led):
-    rows = led[led["verdict"] == verdicts.NOT_DISTINGUISHABLE]
+def test_every_test_runs_over_its_primary_window_and_over_every_post_event_year(led):
+    cfg = settings.load()["attribution"]
+    quant = led[led["outcome"] != ""]
+    for (test_id, area), rows in quant.groupby([quant["source"], quant["area_code"]]):
+        assert set(rows["window_kind"]) == {ledger.PRIMARY, ledger.FULL}, (test_id, area)
+        primary = rows[rows["window_kind"] == ledger.PRIMARY].iloc[0]
+        first, last = cfg["windows"][next(k for k, v in cfg["events"].items() if v == primary["event"])]
+        assert primary["window"] == f"{first}–{last}" or primary["verdict_key"] == verdicts.UNTESTABLE
+
+
+def test_confirmatory_rows_are_the_scotland_level_primary_rows_of_confirmatory_tests(led):
+    cfg = settings.load()["attribution"]
+    declared = {t["id"] for t in cfg["tests"] if t.get("confirmatory")}
+    conf = led[led["role"] == ledger.CONFIRMATORY]
+    assert set(conf["claim_id"].str.split(":").str[0]) == declared
+    assert (conf["window_kind"] == ledger.PRIMARY).all()
+    assert conf.groupby(conf["claim_id"].str.split(":").str[0]).size().eq(1).all()
+    councils = led[led["area_code"].str.startswith("S12")]
+    assert (councils["role"] == ledger.EXPLORATORY).all()
+
+
+def test_adjusted_p_values_are_within_families_and_never_below_the_raw(led):
+    rows = led[led["p_value"].notna()]
+    assert (rows["p_holm"] >= rows["p_value"] - 1e-12).all() and (rows["p_bh"] >= rows["p_value"] - 1e-12).all()
+    assert (rows["p_holm"] >= rows["p_bh"] - 1e-12).all()   # Holm is never less conservative than BH
+    for _, family in rows.groupby("family"):
+        # Holm's adjustment of the smallest p-value is the family size times it (capped at 1)
+        smallest = family.loc[family["p_value"].idxmin()]
+        assert smallest["p_holm"] == pytest.approx(min(1.0, len(family) * smallest["p_value"]))
+    conf = rows[rows["role"] == ledger.CONFIRMATORY]
+    assert conf["family"].nunique() == conf["event"].nunique()
+
+
+def test_verdicts_use_the_holm_adjusted_p_value(led):
+    alpha = settings.load()["attribution"]["alpha"]
+    detected = led["verdict_key"].isin([verdicts.ATTRIBUTABLE, verdicts.DETECTED])
+    assert (led.loc[detected, "p_holm"] < alpha).all()
+
+
+def test_rows_without_a_detected_change_carry_their_mde_and_margin(led):
+    rows = led[led["verdict_key"].isin([verdicts.EQUIVALENT, verdicts.INCONCLUSIVE])]
     assert len(rows) > 0
     assert rows["mde"].notna().all() and (rows["mde"] > 0).all()
-    assert (rows["p_value"] >= 0.05).all()
+    equivalent = led[led["verdict_key"] == verdicts.EQUIVALENT]
+    assert ((equivalent["eq_low"] > -equivalent["margin"]) & (equivalent["eq_high"] < equivalent["margin"])).all()
 
 
 def test_cached_ledger_is_read_fast_and_identical(led):

@@ -670,8 +670,8 @@ def _fit(design: str, df: pd.DataFrame, event: int, *, outcome: str, area: str, 
         "estimate_is": ("coefficient on treated × post" if design == DID else
                         "equal-weight mean of the post-event coefficients (event times 0 to the binned last)"),
     }
-    estimand = ("difference in the change of log " + outcome.replace("_", " ") + " between Scottish and comparison "
-                "areas, post-event window against pre-event years" if design == DID else
+    estimand = ("change in the Scottish areas minus change in the comparison areas, window against pre-event years"
+                if design == DID else
                 "average of the post-event event-study coefficients (log points, relative to the year before the "
                 "event)")
     return DesignResult(
