@@ -460,7 +460,8 @@ def evidence_at_a_glance_figure(key: str = "fig-at-a-glance", led: pd.DataFrame 
                zip(rows["outcome"], rows["design"], rows["window"], strict=True)]
     fig, ax = figures.new_figure(width=10, height=0.42 * len(rows) + 1.8)
     y = np.arange(len(rows))
-    bound = 4.0
+    reach = np.nanmax(np.abs(np.concatenate([lo, hi, elo, ehi]))) if len(rows) else 1.0
+    bound = float(min(4.0, max(2.0, np.ceil(reach * 2) / 2)))
     for yi, (k, a, b, c, e1, e2) in enumerate(zip(rows["verdict_key"], est, lo, hi, elo, ehi, strict=True)):
         colour = VERDICT_COLOURS[k]
         ax.plot([max(b, -bound), min(c, bound)], [yi, yi], color=colour, lw=1.5)
@@ -472,8 +473,8 @@ def evidence_at_a_glance_figure(key: str = "fig-at-a-glance", led: pd.DataFrame 
     ax.set_xlim(-bound, bound)
     ax.set_yticks(y, ylabels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("estimate in units of its equivalence margin (its own minimum detectable effect); "
-                  "thin line: 95% interval, thick: 90% (equivalence) interval; dashed: ±margin")
+    ax.set_xlabel("estimate in units of its equivalence margin (its own minimum detectable effect)\n"
+                  "thin line: 95% interval; thick: 90% (equivalence) interval; dashed: ±margin")
     ax.set_title("Evidence at a glance: the confirmatory claims")
     handles = [ax.plot([], [], "o-", color=VERDICT_COLOURS[k], label=names[k])[0] for k in verdicts.KEYS
                if k in set(rows["verdict_key"])]
@@ -516,14 +517,15 @@ def sensitivity_figure(key: str = "fig-sensitivity") -> dict[str, str]:
             ax.plot([], [], color=colour, lw=2, label=name)
             ax.axhline(0, color="black", lw=0.8)
             ax.set_xlabel(label)
-            ax.set_ylabel("robust 95% set for the average effect (log points)")
         facts[f"{short}-breakdown-rm"] = fmt(s.get("breakdown_rm"))
         facts[f"{short}-breakdown-sd"] = fmt(s.get("breakdown_sd"))
+    axes[0].set_ylabel("robust 95% set for the average effect\n(log points)")
     axes[0].set_title("Relative magnitudes")
     axes[1].set_title("Smoothness")
     axes[0].legend(fontsize=8, loc="upper left")
     fig.suptitle("How large a violation of parallel trends would overturn the event-study averages (primary window)",
                  x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(top=0.84, wspace=0.22)
     alt = ("Two panels of robust confidence sets for the event-study average effect on GDP and household income per "
            "head as the allowed violation of parallel trends grows. Breakdown values (the largest violation at which "
            f"the set still excludes zero): GDP M̄ = {facts['gdp-es-breakdown-rm']}, M = {facts['gdp-es-breakdown-sd']};"
