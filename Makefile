@@ -33,7 +33,7 @@ data: $(STAMP)
 ## results: the attribution designs and the evidence ledger (cached on their inputs)
 results: data
 	mkdir -p _build
-	$(BIN)/python -m analysis ledger > _build/ledger.txt
+	$(BIN)/python -m analysis ledger --timing > _build/ledger.txt
 
 ## book: build the HTML book into _build/html (strict: any failure or warning stops it); `pages`
 ## writes the profile pages and executes every page without cached outputs, in parallel, before

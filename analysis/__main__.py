@@ -97,8 +97,12 @@ LEDGER_SUMMARY = ["claim_id", "chapter", "role", "design", "window", "sms_level"
 def _cmd_ledger(args: argparse.Namespace) -> int:
     from .attribution import ledger
 
+    start = time.perf_counter()
     frame = ledger.ledger(force=args.force)
+    seconds = time.perf_counter() - start
     _print_rows(frame.to_dict("records"), LEDGER_SUMMARY, args.json)
+    if args.timing:
+        print(f"ledger: {len(frame)} rows in {seconds:.1f} s", file=sys.stderr)
     return 0
 
 
@@ -137,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     led = sub.add_parser("ledger", help="print the evidence ledger")
     led.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
     led.add_argument("--force", action="store_true", help="recompute even if the cached results are current")
+    led.add_argument("--timing", action="store_true", help="report on stderr how long the ledger took")
     led.set_defaults(func=_cmd_ledger)
     att = sub.add_parser("attribute", help="run one design on one outcome")
     att.add_argument("--outcome", required=True, help="indicator id, e.g. alcohol_specific_death_rate")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import downloads, paths
 
-TARGETS = {"cold_s": 120.0, "nochange_fraction": 0.10, "page_bytes": 1_500_000}
+TARGETS = {"cold_s": 120.0, "nochange_fraction": 0.10, "page_bytes": 1_500_000, "ledger_cold_s": 60.0}
 #: Not copied: build outputs, caches, the environment and version control.
 SKIP_TOP = {".venv", "_build", ".git", ".pytest_cache", ".ruff_cache"}
 SKIP_DATA = {"processed", "cache"}
@@ -45,7 +45,8 @@ PRE_EXECUTED = re.compile(r"^executed: (\S+)$")
 #: Lines of ``make book`` output that end a phase (matched in order of the phases).
 PHASES = [
     ("data", re.compile(r"^written to .* in [\d.]+ s")),
-    ("results_and_prebuild", re.compile(r"^book execution cache ")),
+    ("ledger", re.compile(r"^ledger: \d+ rows in [\d.]+ s")),
+    ("prebuild", re.compile(r"^book execution cache ")),
     ("execute", re.compile(r"^book pages executed: ")),
     ("html", re.compile(r"build succeeded|Finished generating HTML|Building your book, returns")),
     ("downloads", re.compile(r"^downloads written to ")),
@@ -169,6 +170,9 @@ def targets(result: dict, chapter: str) -> dict:
     docname = chapter.removesuffix(".md")
     largest = max(result["pages"], key=lambda r: r["total_bytes"])
     return {
+        "cold ledger (every design, placebo and permutation) ≤ 60 s": {
+            "value": result["cold"]["phases_s"].get("ledger"),
+            "pass": result["cold"]["phases_s"].get("ledger", float("inf")) <= TARGETS["ledger_cold_s"]},
         "cold build to HTML (data, results, pages) ≤ 120 s": {
             "value": cold_html, "pass": cold_html <= TARGETS["cold_s"]},
         "cold make book with the downloads (PDF, notebooks, data) ≤ 120 s": {

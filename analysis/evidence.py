@@ -408,6 +408,9 @@ def ledger_display(led: pd.DataFrame | None = None) -> pd.DataFrame:
                                                                        strict=True)],
         "p": shown["p_value"].map(fmt_p),
         "p (Holm)": shown["p_holm"].map(fmt_p),
+        "permutation p (smallest possible)": [f"{fmt_p(p)} (≥ {fmt_p(m)})" if isinstance(p, float) and p == p else ""
+                                              for p, m in zip(shown["p_permutation"], shown["min_p_permutation"],
+                                                              strict=True)],
         "MDE": shown["mde"].map(fmt),
         "reason": shown["reason"],
     }).replace({"n/a": ""})

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 LEDGER_COLUMNS = [
     "claim_id", "chapter", "source", "claim", "outcome", "design", "area_code", "area_name", "event", "window",
     "window_kind", "role", "family", "sms_level", "estimand", "estimate", "ci_low", "ci_high", "eq_low", "eq_high",
-    "p_value", "p_holm", "p_bh", "estimate_p", "min_p", "p_kind", "mde", "margin", "breakdown_rm", "breakdown_sd",
+    "p_value", "p_holm", "p_bh", "estimate_p", "min_p", "p_permutation", "min_p_permutation", "p_kind", "mde", "margin", "breakdown_rm", "breakdown_sd",
     "scale", "n_pre", "n_post", "assumption_checks", "verdict_key", "verdict", "why", "reason",
 ]
 _SINGLE_PERIOD = r"^\d{4}(/\d{2})?$"
@@ -328,6 +328,14 @@ def adjust(rows: list[dict]) -> None:
             rows[i]["p_holm"], rows[i]["p_bh"] = h, b
 
 
+def permutation_route(result: DesignResult):
+    """The result's permutation route (a placebo test with a smallest attainable p), if it has one."""
+    from .base import LABEL
+
+    return next((i for i in result.inferences if i.role != LABEL and i.min_p is not None
+                 and "permutation" in i.method), None)
+
+
 def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
     titles = panel.read().indicators.set_index("indicator")["title"]
     grading = cfg["grading"]
@@ -358,6 +366,8 @@ def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
                 estimand=result.estimand, estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
                 eq_low=result.eq_low, eq_high=result.eq_high, p_value=float(result.p_value),
                 estimate_p=result.estimate_p, min_p=result.min_p, p_kind=result.p_kind, mde=result.mde,
+                p_permutation=getattr(permutation_route(result), "p_value", math.nan),
+                min_p_permutation=getattr(permutation_route(result), "min_p", math.nan),
                 margin=verdicts.margin_of(result, rules.margin), breakdown_rm=verdicts.breakdown(result),
                 breakdown_sd=(result.sensitivity or {}).get("breakdown_sd"), scale=result.scale,
                 n_pre=result.n_pre, n_post=result.n_post, assumption_checks=_checks_text(result))
