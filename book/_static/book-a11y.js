@@ -20,12 +20,13 @@
     });
   }
 
-  // Boxes that scroll: a table too wide for a phone, a long line of code. The theme makes such a box
-  // focusable when it overflows, so that a keyboard can scroll it; a focusable box also needs a role
-  // and a name (WCAG 4.1.2), so each overflowing box becomes a region named after what it holds and
-  // the section it is in, e.g. "Code: Rebuilding the book (scrolls)". A box that stops overflowing (a
-  // wider window) loses them again. The outline that shows focus is in book.css.
-  var SCROLL_BOXES = [".cell_output > .output", "pre", ".pst-scrollable-table-container"];
+  // Boxes that scroll: a table too wide for a phone (the .cpp-table-scroll box of a table that
+  // book-tables.js could not stack, or a cell output), a long line of code. The theme makes such a
+  // box focusable when it overflows, so that a keyboard can scroll it; a focusable box also needs a
+  // role and a name (WCAG 4.1.2), so each overflowing box becomes a region named after what it holds
+  // and the section it is in, e.g. "Code: Rebuilding the book (scrolls)". A box that stops
+  // overflowing (a wider window) loses them again. The outline that shows focus is in book.css.
+  var SCROLL_BOXES = [".cpp-table-scroll", ".cell_output > .output", "pre", ".pst-scrollable-table-container"];
   var HEADINGS = "article h1, article h2, article h3, article h4";
 
   function section(box) {
@@ -79,6 +80,8 @@
     labelScrollBoxes();
     window.addEventListener("resize", later);
     window.addEventListener("load", labelScrollBoxes);
+    // book-tables.js filters and sorts rows, which can change a table's width
+    document.addEventListener("cpp-table-changed", later);
     if (document.fonts && document.fonts.ready) document.fonts.ready.then(labelScrollBoxes);
   }
 
