@@ -19,9 +19,75 @@
       summary.setAttribute("aria-label", name ? "Pages under " + name : "Show or hide more");
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", fix);
-  } else {
+
+  // Boxes that scroll: a table too wide for a phone (the .cpp-table-scroll box of a table that
+  // book-tables.js could not stack, or a cell output), a long line of code. The theme makes such a
+  // box focusable when it overflows, so that a keyboard can scroll it; a focusable box also needs a
+  // role and a name (WCAG 4.1.2), so each overflowing box becomes a region named after what it holds
+  // and the section it is in, e.g. "Code: Rebuilding the book (scrolls)". A box that stops
+  // overflowing (a wider window) loses them again. The outline that shows focus is in book.css.
+  var SCROLL_BOXES = [".cpp-table-scroll", ".cell_output > .output", "pre", ".pst-scrollable-table-container"];
+  var HEADINGS = "article h1, article h2, article h3, article h4";
+
+  function section(box) {
+    var name = "";
+    document.querySelectorAll(HEADINGS).forEach(function (h) {
+      if (h.compareDocumentPosition(box) & Node.DOCUMENT_POSITION_FOLLOWING) {
+        var copy = h.cloneNode(true);
+        copy.querySelectorAll(".headerlink").forEach(function (link) {
+          link.remove();
+        });
+        name = copy.textContent.replace(/\s+/g, " ").trim();
+      }
+    });
+    return name;
+  }
+
+  function boxName(box) {
+    var table = box.querySelector("table");
+    var what = table ? "Table" : box.matches("pre") || box.querySelector("pre") ? "Code" : "Content";
+    var name = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent.trim()));
+    return what + ": " + (name || section(box) || document.title) + " (scrolls)";
+  }
+
+  function labelScrollBoxes() {
+    document.querySelectorAll(SCROLL_BOXES.join(", ")).forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
+      if (scrolls) {
+        box.tabIndex = 0;
+        if (!box.hasAttribute("role") || box.hasAttribute("data-cpp-region")) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", boxName(box));
+          box.setAttribute("data-cpp-region", "");
+        }
+      } else if (box.hasAttribute("data-cpp-region")) {
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+        box.removeAttribute("data-cpp-region");
+        box.tabIndex = -1;
+      }
+    });
+  }
+
+  var pending = null;
+  function later() {
+    clearTimeout(pending);
+    pending = setTimeout(labelScrollBoxes, 100);
+  }
+
+  function start() {
     fix();
+    labelScrollBoxes();
+    window.addEventListener("resize", later);
+    window.addEventListener("load", labelScrollBoxes);
+    // book-tables.js filters and sorts rows, which can change a table's width
+    document.addEventListener("cpp-table-changed", later);
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(labelScrollBoxes);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
