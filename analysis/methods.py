@@ -169,3 +169,16 @@ def did_calibration(frame: pd.DataFrame, event: int, window: tuple[int, int]) ->
                 "sd-region": f"{process['sd_region']:.4f}", "phi-area": f"{process['phi_area']:.2f}",
                 "sd-area": f"{process['sd_area']:.4f}"})
     return out
+
+
+def leave_one_out_table(claims: dict[str, str]) -> pd.DataFrame:
+    """Scotland's synthetic-control fits refitted without each heavy donor and without London."""
+    from .attribution import ledger
+
+    rows = []
+    for outcome, claim_id in claims.items():
+        for r in ledger.result_for(claim_id).details.get("leave_one_out") or []:
+            rows.append({"outcome": outcome, "donors dropped": r["dropped"], "donors left": int(r["n_donors"]),
+                         "estimate (log points)": round(float(r["estimate"]), 4),
+                         "interval": f"{r['ci_low']:.3f} to {r['ci_high']:.3f}", "p": round(float(r["p_value"]), 3)})
+    return pd.DataFrame(rows)
