@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 LEDGER_COLUMNS = [
     "claim_id", "chapter", "source", "claim", "outcome", "design", "area_code", "area_name", "event", "window",
     "window_kind", "role", "family", "sms_level", "estimand", "estimate", "ci_low", "ci_high", "eq_low", "eq_high",
-    "p_value", "p_holm", "p_bh", "estimate_p", "min_p", "p_permutation", "min_p_permutation", "p_kind", "mde", "margin", "breakdown_rm", "breakdown_sd",
+    "p_value", "p_holm", "p_bh", "estimate_p", "min_p", "p_permutation", "min_p_permutation", "p_kind", "mde",
+    "margin", "breakdown_rm", "breakdown_sd",
     "scale", "n_pre", "n_post", "assumption_checks", "verdict_key", "verdict", "why", "reason",
 ]
 _SINGLE_PERIOD = r"^\d{4}(/\d{2})?$"
