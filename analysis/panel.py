@@ -50,9 +50,18 @@ PIPELINE_CODE = (
     "__init__.py", "paths.py", "errors.py", "settings.py", "cache.py", "provenance.py", "register.py",
     "sources/", "derived.py", "schemas.py", "panel.py", "regions.py",
 )
-#: Raw files that are not panel sources: the map files (parsed by the mapping code) and the
-#: local-authority lookup (parsed by :mod:`analysis.sources.la_codes`, read by :mod:`analysis.regions`).
-NON_PANEL_PREFIXES = ("geo/", "gb/drkane_la_all_codes.csv")
+#: Raw files that are not panel sources: the map files (parsed by the mapping code), the
+#: local-authority lookup (parsed by :mod:`analysis.sources.la_codes`, read by :mod:`analysis.regions`),
+#: and the documentation of the ONS Explore-local-statistics series (the metadata JSON beside each
+#: CSV and the repository's licence: vendored with provenance, read by the tests, never parsed).
+NON_PANEL_PREFIXES = (
+    "geo/",
+    "gb/drkane_la_all_codes.csv",
+    "gb/ons_els_LICENSE.md",
+    "gb/ons_els_gdhi_per_head_lad_1997_2023.json",
+    "gb/ons_els_gdp_per_head_lad_1998_2023.json",
+    "gb/ons_els_claimant_count_lad_2001_2025.json",
+)
 
 _DTYPES = {
     "area_code": "str",
