@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import figures, paths, provenance
+from . import districts, figures, paths, provenance
 from .panel import Outputs
 
 #: Groups of indicators for the coverage heat map, by indicator-id prefix or source.
@@ -101,6 +101,59 @@ def coverage_figure(outputs: Outputs, key: str = "fig-coverage", event: int = 20
     )
     figures.glue_figure(key, fig, alt)
     return {"rows": str(total), "pre": str(pre), "long_pre": str(long_pre), "event": str(event)}
+
+
+def district_coverage_matrix(outputs: Outputs) -> pd.DataFrame:
+    """Share of the districts of Great Britain with a value, by GB district series and country (rows)
+    and year (columns): the series with district rows (area type ``lad``), each split into England's
+    296, Wales's 22 and Scotland's 32 (the councils)."""
+    panel = outputs.panel
+    table = districts.table()
+    per_country = table.groupby("country").size()
+    country_of = table.set_index("code")["country"]
+    ids = sorted(panel.loc[panel["area_type"] == districts.AREA_TYPE, "indicator"].unique())
+    rows = panel[panel["indicator"].isin(ids) & (panel["breakdown"] == "all")]
+    rows = rows.assign(country=rows["area_code"].map(country_of))
+    titles = outputs.indicators.set_index("indicator")["title"]
+    series = {}
+    for indicator in ids:
+        one = rows[rows["indicator"] == indicator]
+        title = (titles.get(indicator) or indicator).removesuffix(", districts of Great Britain")
+        for country in districts.GB_COUNTRIES:
+            n = int(per_country[country])
+            here = one[one["country"] == country]
+            series[f"{title}: {country} ({n})"] = here.groupby("year")["area_code"].nunique() / n
+    matrix = pd.DataFrame(series).T
+    years = range(int(rows["year"].min()), int(rows["year"].max()) + 1)
+    return matrix.reindex(columns=list(years)).fillna(0.0)
+
+
+def district_coverage_figure(outputs: Outputs, key: str = "fig-coverage-gb", event: int = 2003) -> dict[str, str]:
+    """Glue the heat map of the GB district series and return facts for its caption."""
+    import seaborn as sns
+
+    matrix = district_coverage_matrix(outputs)
+    n_series = len(matrix) // len(districts.GB_COUNTRIES)
+    first_year = matrix.apply(lambda r: r[r > 0].index.min(), axis=1)
+    pre_years = (event - first_year).clip(lower=0).astype(int)
+    complete = bool(((matrix == 1) | (matrix == 0)).all().all())
+    fig, ax = figures.new_figure(width=10.5, height=0.3 * len(matrix) + 1.8)
+    sns.heatmap(matrix, ax=ax, cmap=figures.SEQUENTIAL, vmin=0, vmax=1,
+                cbar_kws={"label": "share of the country's districts with a value"}, linewidths=0.2,
+                linecolor="white")
+    ax.axvline(list(matrix.columns).index(event), color="#D55E00", lw=2.5)
+    ax.set_xlabel("year")
+    ax.set_ylabel("")
+    ax.set_title(f"District-level coverage across Great Britain ({districts.N_DISTRICTS} districts)")
+    held = ("every district has a value in every year each series covers" if complete
+            else "some districts lack a value in some years")
+    alt = (f"Heat map of {n_series} council-level series for the {districts.N_DISTRICTS} districts of Great "
+           f"Britain, by country and year: {held}; the series begin between {int(first_year.min())} and "
+           f"{int(first_year.max())}, giving {int(pre_years.min())} to {int(pre_years.max())} years before {event}.")
+    figures.glue_figure(key, fig, alt)
+    return {"series": str(n_series), "districts": str(districts.N_DISTRICTS), "event": str(event), "complete": held,
+            "first": str(int(first_year.min())), "last-first": str(int(first_year.max())),
+            "pre-min": str(int(pre_years.min())), "pre-max": str(int(pre_years.max()))}
 
 
 def missing_summary(outputs: Outputs) -> pd.DataFrame:

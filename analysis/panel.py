@@ -9,6 +9,8 @@
 ``substitutions.csv`` documented substitutions (e.g. a blank population filled from another NRS series)
 ``population_age_sex.csv`` NRS single-year-of-age population by council, sex and age
 ``areas.csv``        every area in the panel: code, name, type, country
+``gb_districts.csv`` the 350 local authority districts of Great Britain (296 English, 22 Welsh, 32
+                     Scottish councils) with region and former codes: :func:`analysis.districts.table`
 ``gb_comparison.csv`` the GB comparison panel: ITL3 and NUTS3 areas by year, wide, with country
 ``indicators.csv``   the data dictionary: one row per indicator
 ``datapackage.json`` a Frictionless descriptor of all of the above
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import cache, derived, paths, provenance, register, schemas, settings
+from . import cache, derived, districts, paths, provenance, register, schemas, settings
 from .errors import DataError, DuplicateRowError
 from .sources import PARSERS
 from .sources._common import PARSED_COLUMNS
@@ -48,11 +50,20 @@ CPOP_2018 = "scotland/cpop_CPPcleandata_v2018-05_7f46429.csv"
 #: these files only, so editing a figure or an estimator does not rebuild the panel.
 PIPELINE_CODE = (
     "__init__.py", "paths.py", "errors.py", "settings.py", "cache.py", "provenance.py", "register.py",
-    "sources/", "derived.py", "schemas.py", "panel.py", "regions.py",
+    "sources/", "derived.py", "schemas.py", "panel.py", "regions.py", "districts.py",
 )
-#: Raw files that are not panel sources: the map files (parsed by the mapping code) and the
-#: local-authority lookup (parsed by :mod:`analysis.sources.la_codes`, read by :mod:`analysis.regions`).
-NON_PANEL_PREFIXES = ("geo/", "gb/drkane_la_all_codes.csv")
+#: Raw files that are not panel sources: the map files (parsed by the mapping code), the
+#: local-authority lookup (parsed by :mod:`analysis.sources.la_codes`, read by :mod:`analysis.regions`),
+#: and the documentation of the ONS Explore-local-statistics series (the metadata JSON beside each
+#: CSV and the repository's licence: vendored with provenance, read by the tests, never parsed).
+NON_PANEL_PREFIXES = (
+    "geo/",
+    "gb/drkane_la_all_codes.csv",
+    "gb/ons_els_LICENSE.md",
+    "gb/ons_els_gdhi_per_head_lad_1997_2023.json",
+    "gb/ons_els_gdp_per_head_lad_1998_2023.json",
+    "gb/ons_els_claimant_count_lad_2001_2025.json",
+)
 
 _DTYPES = {
     "area_code": "str",
@@ -80,6 +91,7 @@ class Outputs:
     areas: pd.DataFrame
     indicators: pd.DataFrame
     gb_comparison: pd.DataFrame
+    gb_districts: pd.DataFrame
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,16 +120,23 @@ def parse_all(raw_dir: Path | None = None) -> tuple[dict[str, pd.DataFrame], dic
 
 
 def _resolve(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give every parsed row its current area code, area type and display name."""
+    """Give every parsed row its current area code, area type and display name: Scottish councils
+    and Scotland through the partnership register, districts of Great Britain (``area_level``
+    ``lad``) through :mod:`analysis.districts` (Scotland's as ``council``), other areas (ITL and
+    NUTS regions) under their published code and name."""
     scottish = frame["area_level"].isin(["council", "scotland"])
+    district = frame["area_level"] == districts.AREA_LEVEL
     parts = []
     if scottish.any():
         resolved = register.resolve_frame(frame[scottish])
         codes = resolved["area_code"]
         resolved["area_name"] = codes.map({c: register.name_of(c) for c in codes.unique()})
         parts.append(resolved)
-    if (~scottish).any():
-        other = frame[~scottish].copy()
+    if district.any():
+        parts.append(districts.resolve_frame(frame[district]))
+    rest = ~(scottish | district)
+    if rest.any():
+        other = frame[rest].copy()
         no_code = other["area_code"].isna()
         if no_code.any():
             bad = other[no_code].iloc[0]
@@ -212,6 +231,7 @@ def assemble(parsed: dict[str, pd.DataFrame], cfg: dict | None = None) -> Output
         areas=areas,
         indicators=indicators,
         gb_comparison=gb,
+        gb_districts=districts.table(),
     )
 
 
@@ -242,10 +262,13 @@ COUNTRY_PREFIXES = {
 
 
 def country_of(code: str, area_type: str) -> str:
-    """Country of an area from its code (councils and Scotland are Scottish); '' for the UK and
-    for country rows, whose country is their own name."""
+    """Country of an area from its code (councils and Scotland are Scottish, districts English or
+    Welsh by their code's first letter); '' for the UK and for country rows, whose country is their
+    own name."""
     if area_type in {"council", "scotland"}:
         return "Scotland"
+    if area_type == districts.AREA_TYPE:
+        return {"E": "England", "W": "Wales"}[code[0]]
     if code[:3] in {"TLZ", "UKZ"}:
         return "Extra-Regio"
     if area_type in {"itl3", "itl2", "itl1", "nuts3", "nuts2", "nuts1"}:

@@ -5,6 +5,9 @@ Types, ranges and keys are checked with pandera; failures are re-raised as
 Coverage is checked by hand (pandera has no notion of "every council in every year"): for each
 indicator, breakdown and period that has council rows, every one of the 32 councils must be
 present, or its absence must be explained by a blank or suppressed cell listed in ``missing``.
+For the council-level GB series (indicators with rows of area type ``lad``), every one of the 350
+districts of Great Britain (:mod:`analysis.districts`) must be present in every year from the
+series' first to its last, under the same proviso (:func:`check_district_coverage`).
 The Frictionless ``datapackage.json`` describes every table the pipeline writes.
 """
 
@@ -17,20 +20,25 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from . import __version__, paths, register
+from . import __version__, districts, paths, register
 from .errors import SchemaError
 
-AREA_TYPES = ["council", "scotland", "uk", "country", "itl1", "itl2", "itl3", "nuts1", "nuts2", "nuts3"]
-YEAR_RANGE = (1979, 2023)
+AREA_TYPES = ["council", "lad", "scotland", "uk", "country", "itl1", "itl2", "itl3", "nuts1", "nuts2", "nuts3"]
+YEAR_RANGE = (1979, 2025)
 #: Breakdowns that are levels of a quantity (not differences such as an SII): never negative
 #: where the unit is a count, people, money or a rate.
 LEVEL_BREAKDOWNS = r"^(all|males|females|quintile \d.*)$"
-NON_NEGATIVE_UNITS = r"^(count|persons|deaths per year|GBP.*|per 100,000.*|percent)$"
+NON_NEGATIVE_UNITS = r"^(count|persons|deaths per year|GBP.*|per 100,000.*|percent|percent of residents aged 16-64)$"
+#: Units that are shares of a whole: never above 100.
+PERCENT_UNITS = ("percent", "percent of residents aged 16-64")
 
 PANEL_FIELDS = {
-    "area_code": "GSS code (councils S12…, Scotland S92000003), ITL code (TL…) or NUTS 2016 code (UK…)",
-    "area_name": "Official name of the area (councils as in the partnership register)",
-    "area_type": "council, scotland, uk, country, itl1-3 or nuts1-3",
+    "area_code": "GSS code (councils S12…, English and Welsh districts E06-E09…/W06…, Scotland S92000003), "
+                 "ITL code (TL…) or NUTS 2016 code (UK…)",
+    "area_name": "Official name of the area (councils as in the partnership register, districts as in the ONS "
+                 "local-authority lookup)",
+    "area_type": "council (Scotland's 32), lad (a local authority district of England or Wales), scotland, uk, "
+                 "country, itl1-3 or nuts1-3",
     "period": "Period as published, normalised: 2003, 2004/05 (financial year), 2002-2004 or 2002/03-2004/05 (spans)",
     "year": "First calendar year of the period",
     "indicator": "Indicator id; see indicators.csv",
@@ -51,13 +59,15 @@ def panel_schema() -> pa.DataFrameSchema:
         error="a level (count, people, money, rate or percent) is negative",
     )
     percent = pa.Check(
-        lambda df: ~((df["unit"] == "percent") & df["breakdown"].str.match(LEVEL_BREAKDOWNS)) | (df["value"] <= 100),
+        lambda df: ~(df["unit"].isin(PERCENT_UNITS) & df["breakdown"].str.match(LEVEL_BREAKDOWNS))
+        | (df["value"] <= 100),
         name="percent_at_most_100",
         error="a percentage exceeds 100",
     )
     return pa.DataFrameSchema(
         {
-            "area_code": pa.Column(str, pa.Check.str_matches(r"^(S12\d{6}|S92000003|TL[A-Z0-9]*|UK[A-Z0-9]*)$")),
+            "area_code": pa.Column(str, pa.Check.str_matches(
+                r"^(S12\d{6}|E0[6-9]\d{6}|W06\d{6}|S92000003|TL[A-Z0-9]*|UK[A-Z0-9]*)$")),
             "area_name": pa.Column(str),
             "area_type": pa.Column(str, pa.Check.isin(AREA_TYPES)),
             "period": pa.Column(str, pa.Check.str_matches(r"^\d{4}(/\d{2})?(-\d{4}(/\d{2})?)?$")),
@@ -109,6 +119,7 @@ def validate_panel(panel: pd.DataFrame, indicators: pd.DataFrame, missing: pd.Da
     if unknown:
         raise SchemaError(f"indicator {unknown[0]!r} has no entry in the data dictionary", column="indicator")
     check_coverage(panel, missing)
+    check_district_coverage(panel, missing)
 
 
 def check_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
@@ -135,6 +146,48 @@ def check_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
                 file=src,
                 column=indicator,
             )
+
+
+def check_district_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
+    """Every district of Great Britain in every year of every council-level GB series.
+
+    The GB series are the indicators with rows of area type ``lad``. Each must hold only council
+    and ``lad`` rows; its periods must run without a gap from its first year to its last; and in
+    each period all 350 districts must be present, unless the source marks the cell blank (listed
+    in ``missing``). Raises :class:`SchemaError` naming the indicator, the period and the districts.
+    """
+    expected = set(districts.codes())
+    names = districts.table().set_index("code")["name"]
+    gb_ids = sorted(panel.loc[panel["area_type"] == districts.AREA_TYPE, "indicator"].unique())
+    rows = panel[panel["indicator"].isin(gb_ids)]
+    other = ~rows["area_type"].isin([register.COUNCIL, districts.AREA_TYPE])
+    if other.any():
+        bad = rows[other].iloc[0]
+        raise SchemaError(f"{bad['indicator']} is a district series but has a row of area type {bad['area_type']!r}",
+                          file=bad["source"], column="area_type")
+    unknown = sorted(set(rows["area_code"]) - expected)
+    if unknown:
+        raise SchemaError(f"{unknown[0]} is not a current district of Great Britain", column="area_code")
+    explained = set(zip(missing["area_code"], missing["indicator"], missing["breakdown"], missing["period"],
+                        strict=True))
+    for indicator, grp in rows.groupby("indicator"):
+        src = grp["source"].iloc[0]
+        years = sorted(set(grp["year"]))
+        gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+        if gaps:
+            raise SchemaError(f"coverage: {indicator} has no row at all for {gaps[0]}, inside its span "
+                              f"{years[0]}-{years[-1]}", file=src, column=indicator)
+        for (breakdown, period), codes in grp.groupby(["breakdown", "period"])["area_code"].agg(set).items():
+            absent = sorted(c for c in expected - codes if (c, indicator, breakdown, period) not in explained)
+            if absent:
+                listed = ", ".join(f"{names[c]} ({c})" for c in absent[:3])
+                raise SchemaError(
+                    f"coverage: {indicator} [{breakdown}] {period} has no row for {len(absent)} of the "
+                    f"{len(expected)} districts of Great Britain ({listed}{'…' if len(absent) > 3 else ''}) "
+                    "and the source does not mark them blank",
+                    file=src,
+                    column=indicator,
+                )
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +257,8 @@ _TABLE_DESCRIPTIONS = {
     "areas": "Every area in the panel, with its type and country.",
     "indicators": "Data dictionary: one row per indicator.",
     "gb_comparison": "GB comparison panel: ITL3 (GDP, population) and NUTS3 (household income) areas by year.",
+    "gb_districts": "The 350 local authority districts of Great Britain (296 English, 22 Welsh, 32 Scottish "
+                    "councils): code, name, panel area type, country, region, ITL1 code, former codes.",
 }
 
 

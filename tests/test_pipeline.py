@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cache, panel, paths, register, schemas
+from analysis import cache, districts, panel, paths, register, schemas
 from analysis.errors import DuplicateRowError, SchemaError
 from analysis.sources import PARSERS
 
@@ -97,6 +97,44 @@ def test_gb_comparison_areas_cover_all_four_countries(outputs):
                                                         "Wales": 12}
 
 
+GB_DISTRICT_SERIES = {"gdhi_per_head_lad": (1997, 2023), "gdp_per_head_lad": (1998, 2023),
+                      "gdp_cvm_per_head_lad": (1998, 2023), "claimant_count_pct_lad": (2001, 2025)}
+
+
+def test_gb_district_series_hold_all_350_districts_in_every_year(outputs):
+    p = outputs.panel
+    rows = p[p["indicator"].isin(GB_DISTRICT_SERIES)]
+    assert set(rows["area_type"]) == {"council", "lad"}
+    for indicator, (first, last) in GB_DISTRICT_SERIES.items():
+        one = rows[rows["indicator"] == indicator]
+        per_year = one.groupby("year")["area_code"].nunique()
+        assert per_year.index.tolist() == list(range(first, last + 1)) and (per_year == 350).all(), indicator
+        assert set(one["area_code"]) == set(districts.codes())
+        assert set(one.loc[one["area_type"] == "council", "area_code"]) == set(register.council_codes())
+    assert not rows["area_code"].isin(["E08000016", "E08000019"]).any()  # Barnsley, Sheffield: 2025 codes
+    dictionary = outputs.indicators.set_index("indicator")
+    assert dictionary.loc[list(GB_DISTRICT_SERIES), "area_types"].eq("council, lad").all()
+    assert dictionary.at["claimant_count_pct_lad", "unit"] == "percent of residents aged 16-64"
+    assert dictionary.at["gdp_cvm_per_head_lad", "unit"] == "GBP (2022 prices, chained volume)"
+
+
+def test_existing_scottish_council_series_are_unchanged_by_the_district_files(outputs):
+    p = outputs.panel
+    from_els = p["source"].str.startswith("ons_els_")
+    assert set(p.loc[from_els, "indicator"]) == set(GB_DISTRICT_SERIES)
+    assert not p.loc[~from_els, "indicator"].isin(GB_DISTRICT_SERIES).any()
+
+
+def test_areas_and_the_district_table(outputs):
+    areas = outputs.areas
+    lad = areas[areas["area_type"] == "lad"]
+    assert lad.groupby("country").size().to_dict() == {"England": 296, "Wales": 22}
+    assert len(areas[areas["area_type"] == "council"]) == 32
+    assert areas["area_code"].is_unique
+    table = outputs.gb_districts
+    assert len(table) == 350 and set(table["code"]) == set(lad["area_code"]) | set(register.council_codes())
+
+
 def test_case_studies_flagged(outputs):
     areas = outputs.areas.set_index("area_code")
     assert int(areas["case_study"].sum()) == 9
@@ -180,6 +218,9 @@ def test_datapackage_describes_every_table_and_is_valid(outputs):
         assert report.valid, (name, report.flatten(["rowNumber", "fieldName", "type", "note"])[:3])
     panel_fields = [f["name"] for f in descriptor["resources"][0]["schema"]["fields"]]
     assert panel_fields == panel.PANEL_COLUMNS
+    districts_resource = next(r for r in descriptor["resources"] if r["name"] == "gb-districts")
+    assert districts_resource["path"] == "gb_districts.csv"
+    assert [f["name"] for f in districts_resource["schema"]["fields"]] == districts.COLUMNS
 
 
 # ---- validation rules on constructed cases -------------------------------------------------
@@ -209,6 +250,64 @@ def test_a_council_absent_because_its_source_is_blank_passes_coverage(outputs):
     dropped = toy.iloc[0]
     explained = pd.DataFrame([{k: dropped[k] for k in ["area_code", "indicator", "breakdown", "period"]}])
     schemas.check_coverage(toy.iloc[1:], explained)
+
+
+def _gb(outputs, indicator="gdhi_per_head_lad"):
+    p = outputs.panel
+    return p[p["indicator"] == indicator].copy()
+
+
+def test_a_district_year_dropped_fails_district_coverage_naming_it(outputs):
+    toy = _gb(outputs)
+    drop = (toy["area_code"] == "E06000047") & (toy["period"] == "2003")  # County Durham, 2003
+    assert drop.sum() == 1
+    with pytest.raises(SchemaError, match=r"coverage: gdhi_per_head_lad \[all\] 2003 has no row for 1 of the 350 "
+                                          r"districts of Great Britain \(County Durham \(E06000047\)\)") as err:
+        schemas.check_district_coverage(toy[~drop], outputs.missing.iloc[0:0])
+    assert err.value.file == "ons_els_gdhi_per_head_lad_1997_2023.csv"
+
+
+def test_a_scottish_council_dropped_fails_district_coverage_too(outputs):
+    toy = _gb(outputs, "claimant_count_pct_lad")
+    drop = (toy["area_code"] == "S12000049") & (toy["period"] == "2001")
+    with pytest.raises(SchemaError, match=r"2001 has no row for 1 .*Glasgow City"):
+        schemas.check_district_coverage(toy[~drop], outputs.missing.iloc[0:0])
+
+
+def test_a_whole_year_dropped_fails_district_coverage(outputs):
+    toy = _gb(outputs, "gdp_per_head_lad")
+    with pytest.raises(SchemaError, match="no row at all for 2010"):
+        schemas.check_district_coverage(toy[toy["period"] != "2010"], outputs.missing.iloc[0:0])
+
+
+def test_a_district_blank_in_its_source_passes_district_coverage(outputs):
+    toy = _gb(outputs)
+    drop = (toy["area_code"] == "E06000047") & (toy["period"] == "2003")
+    explained = toy.loc[drop, ["area_code", "indicator", "breakdown", "period"]]
+    schemas.check_district_coverage(toy[~drop], explained)
+
+
+def test_a_district_series_with_another_area_type_fails(outputs):
+    toy = _gb(outputs)
+    toy.loc[toy.index[0], "area_type"] = "itl3"
+    with pytest.raises(SchemaError, match="has a row of area type 'itl3'"):
+        schemas.check_district_coverage(toy, outputs.missing.iloc[0:0])
+
+
+def test_the_panel_validation_runs_the_district_coverage_rule(outputs):
+    p = outputs.panel
+    drop = (p["indicator"] == "gdp_cvm_per_head_lad") & (p["area_code"] == "W06000015") & (p["period"] == "1998")
+    with pytest.raises(SchemaError, match=r"gdp_cvm_per_head_lad \[all\] 1998 .*Cardiff"):
+        schemas.validate_panel(p[~drop], outputs.indicators, outputs.missing)
+
+
+def test_a_claimant_share_over_100_fails_the_schema(outputs):
+    bad = outputs.panel.copy()
+    idx = bad.index[bad["indicator"] == "claimant_count_pct_lad"][0]
+    bad.loc[idx, "value"] = 104.0
+    with pytest.raises(SchemaError, match="percentage exceeds 100") as err:
+        schemas.validate_panel(bad, outputs.indicators, outputs.missing)
+    assert (err.value.file, err.value.column) == ("ons_els_claimant_count_lad_2001_2025.csv", "observation")
 
 
 def test_a_negative_count_fails_the_schema_naming_file_and_row(outputs):

@@ -32,4 +32,4 @@ def register_parser(relpath: str) -> Callable[[Parser], Parser]:
 
     return wrap
 
-from . import cpop, lgbf, nrs, ons_gb, scotpho, sgred  # noqa: E402,F401 - importing registers the parsers
+from . import cpop, lgbf, nrs, ons_els, ons_gb, scotpho, sgred  # noqa: E402,F401 - importing registers the parsers
