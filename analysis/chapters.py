@@ -457,6 +457,8 @@ EXPLICIT_STRANDS = {
         "cpop_employment_rate", "cpop_employment_rate_3yr", "cpop_median_weekly_earnings",
         "cpop_median_weekly_earnings_3yr", "cpop_business_survival", "cpop_out_of_work_benefits_r2017",
         "cpop_out_of_work_benefits_r2018",
+        # ONS district series for all of Great Britain: back-casts on today's boundaries, published long after 2002
+        "gdhi_per_head_lad", "gdp_per_head_lad", "gdp_cvm_per_head_lad", "claimant_count_pct_lad",
         "lgbf_econ7", "lgbf_econ8", "lgbf_econ9", "lgbf_econ11", "lgbf_econ12a", "lgbf_econ12b",
     ),
     "social": (
@@ -597,6 +599,9 @@ def ch02(outputs: Outputs, report_year: int = 2002) -> ChapterResult:
     titles = outputs.indicators.set_index("indicator")["title"]
     econ = in_year.loc[in_year["strand"] == "economic", "indicator"]
     res.text["econ-2002-names"] = ", ".join(sorted(titles.get(i, i).lower() for i in econ)) or "none"
+    res.text["econ-2002-indicators"] = f"{len(econ)} indicator{'' if len(econ) == 1 else 's'}"
+    backcast = econ[econ.str.endswith("_lad")]
+    res.text["econ-2002-backcast"] = str(len(backcast))
     social = in_year[in_year["strand"] == "social"]
     res.text["social-2002-scotpho"] = str(int((social["source_group"] == "ScotPHO").sum()))
     res.text["social-2002-nrs"] = str(int((social["source_group"] == "NRS and ONS").sum()))
