@@ -103,7 +103,7 @@ def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
         return
     import pandas as pd
 
-    frame = pd.DataFrame(rows)[columns]
+    frame = pd.DataFrame(rows).reindex(columns=columns)  # a column no row has (all untestable) stays blank
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
         print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
