@@ -82,8 +82,6 @@ FAMILY_COLUMNS = ("claim_id", "chapter", "source", "claim", "outcome", "design",
                   "window", "window_kind", "role", "sms_level")
 #: The p-value the verdicts read: raw, Holm- or Benjamini-Hochberg-adjusted.
 VERDICT_P = ("raw", "holm", "bh")
-#: Where an error's value is missing (a required setting, or an argument not given).
-_NONE = object()
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _REGION = re.compile(r"^[A-Z]{2}[A-Z0-9]$")
