@@ -8,6 +8,11 @@
 ``attribute``  run one design on one outcome and print its result
 ``profiles``  write the 32 partnership profile pages into book/profiles (generated at build time)
 ``pages``  ``profiles`` then ``book-cache`` in one process: what ``make book`` runs before Sphinx
+
+Every command but ``lock`` first validates settings.yml (:mod:`analysis.settings_model`); the commands
+that run the tests also check them against the built panel (an event inside its outcome's data).
+A bad setting, a bad argument or a bad input file is reported as one line, ``error: …``, with exit
+status 2.
 """
 
 from __future__ import annotations
@@ -22,11 +27,22 @@ import time
 from .errors import DataError
 
 
+def _check_tests(outputs=None):
+    """The panel's outputs, after checking the settings' tests against the panel: a test whose event
+    or window lies outside its outcome's data, or whose outcome lacks the areas its design needs,
+    stops the command with a :class:`~analysis.settings_model.SettingsError`."""
+    from . import panel, settings, settings_model
+
+    outputs = outputs if outputs is not None else panel.build()
+    settings_model.check_data(settings.load()["attribution"], outputs.panel, file=settings.SETTINGS_FILE)
+    return outputs
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from . import panel, paths
 
     start = time.perf_counter()
-    outputs = panel.build(force=args.force)
+    outputs = _check_tests(panel.build(force=args.force))
     p = outputs.panel
     print(f"panel: {len(p):,} rows, {p['indicator'].nunique()} indicators, "
           f"{p['area_code'].nunique()} areas, years {p['year'].min()}-{p['year'].max()}")
@@ -46,6 +62,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_book_cache(args: argparse.Namespace) -> int:
     from . import book_cache, execute
 
+    _check_tests()
     cleared = book_cache.sync()
     print("book execution cache cleared: its inputs changed" if cleared else "book execution cache is current")
     report = execute.execute_pages()
@@ -59,6 +76,7 @@ def _cmd_book_cache(args: argparse.Namespace) -> int:
 def _cmd_profiles(args: argparse.Namespace) -> int:
     from . import profiles
 
+    _check_tests()
     start = time.perf_counter()
     written = profiles.write_profiles(args.out)
     print(f"profiles: {len(written)} pages in {written[0].parent} in {time.perf_counter() - start:.1f} s")
@@ -85,7 +103,7 @@ def _print_rows(rows: list[dict], columns: list[str], as_json: bool) -> None:
         return
     import pandas as pd
 
-    frame = pd.DataFrame(rows)[columns]
+    frame = pd.DataFrame(rows).reindex(columns=columns)  # a column no row has (all untestable) stays blank
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
         print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
@@ -97,6 +115,7 @@ LEDGER_SUMMARY = ["claim_id", "chapter", "role", "design", "window", "sms_level"
 def _cmd_ledger(args: argparse.Namespace) -> int:
     from .attribution import ledger
 
+    _check_tests()
     start = time.perf_counter()
     frame = ledger.ledger(force=args.force)
     seconds = time.perf_counter() - start
@@ -107,11 +126,12 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def _cmd_attribute(args: argparse.Namespace) -> int:
-    from . import settings
+    from . import settings, settings_model
     from .attribution import ledger
 
     cfg = settings.load()["attribution"]
-    test = {"id": "cli", "outcome": args.outcome, "design": args.design, "event": args.event, "chapter": 0}
+    event = int(args.event) if args.event.isdigit() else args.event  # a year, or an event's name
+    test = {"id": "cli", "outcome": args.outcome, "design": args.design, "event": event, "chapter": 0}
     if args.area:
         test["areas"] = args.area
     if args.weight:
@@ -120,6 +140,8 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     for key in ("transform", "scotland_from", "areas"):  # reuse the settings' recipe for this outcome
         if configured and key in configured[0] and key not in test:
             test[key] = configured[0][key]
+    settings_model.check_request(test, cfg)
+    settings_model.check_request_data(test, cfg, _check_tests().panel)
     pairs = ledger.run_tests([test])
     rows = ledger.test_rows(cfg, pairs)
     columns = ["area_name", "design", "event", "window", "estimate", "ci_low", "ci_high", "p_value", "mde", "scale",
@@ -129,6 +151,8 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .settings_model import DESIGNS  # --design is checked against the settings model, not argparse
+
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -145,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     led.set_defaults(func=_cmd_ledger)
     att = sub.add_parser("attribute", help="run one design on one outcome")
     att.add_argument("--outcome", required=True, help="indicator id, e.g. alcohol_specific_death_rate")
-    att.add_argument("--design", required=True, choices=["its", "did", "event_study", "synth"])
+    att.add_argument("--design", required=True, help=", ".join(DESIGNS))
     att.add_argument("--event", default="duty", help="an event name from settings.yml (duty, soa) or a year")
     att.add_argument("--area", action="append", help="scotland, councils or itl3 (repeatable; default from settings)")
     att.add_argument("--weight", help="population indicator to weight councils into a Scotland series")
@@ -162,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
+        if args.command != "lock":  # a bad settings file stops every other command here, before any work
+            from . import settings
+
+            settings.load()
         return args.func(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
