@@ -236,9 +236,13 @@ def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> 
 def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) -> Pairs:
     """Run the configured tests (or ``tests``) on the panel; return (job, result) pairs in order."""
     cfg = _cfg()
-    tests = tests if tests is not None else cfg["tests"]
     outputs = panel.build()
     p, areas = outputs.panel, outputs.areas
+    if tests is None:   # the configured tests: each must fit its outcome's data (one clear error if not)
+        from .. import settings_model
+
+        settings_model.check_data(cfg, p, file=settings.SETTINGS_FILE)
+        tests = cfg["tests"]
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
