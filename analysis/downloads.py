@@ -415,8 +415,9 @@ def build(
 
 def write_book_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT) -> Path:
     """The book as one PDF (:func:`analysis.pdf.write_pdf`), its printed pages cached beside ``html_dir``."""
-    report = pdf.write_pdf(target, html_dir, pdf_entries(root), pdf.book_info(root, html_dir),
-                           html_dir.parent / PDF_CACHE)
+    entries = pdf_entries(root)
+    info = pdf.book_info(root, html_dir / f"{entries[0].docname}.html")
+    report = pdf.write_pdf(target, html_dir, entries, info, html_dir.parent / PDF_CACHE)
     timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.seconds.items())
     print(f"downloads: pdf: {report.pages} pages; {len(report.printed)} document(s) printed, "
           f"{len(report.cached)} from the cache ({timing})", flush=True)

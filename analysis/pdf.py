@@ -404,18 +404,26 @@ def _people(people: list[dict]) -> list[str]:
     return names
 
 
+def _author(person: dict) -> str:
+    """A person as "Stevenson, R."; an organisation or a group by its name."""
+    if "family-names" not in person:
+        return str(person.get("name", ""))
+    initials = " ".join(f"{name[0]}." for name in str(person.get("given-names", "")).split())
+    return f"{person['family-names']}, {initials}" if initials else str(person["family-names"])
+
+
 def _reference(ref: dict) -> str:
     """One entry of CITATION.cff's references as a citation (authors, year, title, institution)."""
-    authors = [f"{p.get('family-names', p.get('name', ''))}, {str(p.get('given-names', ''))[:1]}.".rstrip(", .") + "."
-               if "family-names" in p else str(p.get("name", "")) for p in ref.get("authors", [])]
+    authors = [_author(person) for person in ref.get("authors", [])]
     institution = (ref.get("institution") or {}).get("name", "")
     text = f"{' and '.join(authors)} ({ref.get('year', 'n.d.')}). {' '.join(str(ref['title']).split())}."
     return f"{text} {institution}." if institution else text
 
 
-def book_info(root: Path = paths.ROOT, html_dir: Path | None = None) -> BookInfo:
+def book_info(root: Path = paths.ROOT, page: Path | None = None) -> BookInfo:
     """The title page's facts: CITATION.cff (title, authors, abstract, licences, how to cite), the
-    package version, the build date, _config.yml's footer (which licence covers what) and the HTML's language."""
+    package version, the build date, _config.yml's footer (which licence covers what) and the language
+    of the HTML ``page`` (``<html lang>``; "en" without a page)."""
     cff_path = root / "CITATION.cff"
     if not cff_path.exists():
         raise FileNotFoundError(f"{cff_path} is missing: the title page reads the title, authors and licences from it")
@@ -432,11 +440,9 @@ def book_info(root: Path = paths.ROOT, html_dir: Path | None = None) -> BookInfo
     year = released.year if isinstance(released, datetime.date) else date.year
     citation = f"{' and '.join(authors)} ({year}). {title}. Version {version}."
     lang = "en"
-    if html_dir is not None:
-        index = next((p for p in sorted(html_dir.glob("**/*.html")) if p.name != "index.html"), None)
-        if index is not None:
-            match = re.search(r'<html[^>]*\blang="([^"]+)"', index.read_text(encoding="utf-8", errors="replace"))
-            lang = match.group(1) if match else lang
+    if page is not None:
+        match = re.search(r'<html[^>]*\blang="([^"]+)"', page.read_text(encoding="utf-8", errors="replace"))
+        lang = match.group(1) if match else lang
     return BookInfo(
         title=title, authors=authors, version=version, date=date,
         abstract=" ".join(str(cff.get("abstract", "")).split()),

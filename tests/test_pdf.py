@@ -240,7 +240,7 @@ def test_a_small_site_prints_merges_and_reprints_only_the_edited_page(chromium, 
     from pypdf import PdfReader
 
     html_dir, entries = _site(tmp_path / "html")
-    info = pdf.book_info(html_dir=html_dir)
+    info = pdf.book_info(page=html_dir / "a.html")
     target, cache = tmp_path / "book.pdf", tmp_path / "cache"
     first = pdf.write_pdf(target, html_dir, entries, info, cache, workers=2)
     assert sorted(first.printed) == sorted(["a", "b/c", "d", "front matter", "running heads"])
