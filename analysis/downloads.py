@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(f.stat().st_size for f in files)
         print(f"downloads: {kind}: {len(files)} file(s), {total / 1e6:.1f} MB")
     if not plan["pdf"]:
-        print(f"downloads: pdf: SKIPPED, the book has no PDF: {plan['reason']}; to make it, {pdf.HOW_TO_GET}, "
+        print(f"downloads: pdf: SKIPPED, this build has no PDF: {plan['reason']}; to make it, {pdf.HOW_TO_GET}, "
               "then run `make book` again", flush=True)
     print(f"downloads written to {args.html / DOWNLOADS} in {time.perf_counter() - start:.1f} s")
     return 0

@@ -111,11 +111,12 @@ def find_chromium() -> str | None:
 
 
 def missing_reason() -> str:
-    """Why :func:`find_chromium` found nothing, in a few words."""
+    """Why :func:`find_chromium` found nothing (and, not being root, cannot install it), in a few words."""
     explicit = os.environ.get("CHROMIUM", "").strip()
     if explicit:
         return f"CHROMIUM={explicit} is not an executable file"
-    return f"no Chromium found ({DEBIAN_CHROMIUM} is absent and none of {', '.join(OTHER_NAMES)} is on PATH)"
+    reason = f"no Chromium at {DEBIAN_CHROMIUM} or on PATH"
+    return reason if os.geteuid() == 0 else reason + ", and only root can install Debian's package"
 
 
 def chromium_path() -> str:
@@ -161,8 +162,6 @@ def ensure_browser(require: bool = False) -> str | None:
             print(f"browser: {found} installed", flush=True)
             return found
         reason = failure or f"apt-get installed chromium but {DEBIAN_CHROMIUM} is still absent"
-    elif os.geteuid() != 0 and not os.environ.get("CHROMIUM", "").strip():
-        reason += ", and installing Debian's package needs root"
     if require:
         raise BrowserMissing(f"{reason}: {HOW_TO_GET}")
     return None

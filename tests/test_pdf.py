@@ -67,7 +67,8 @@ def test_not_root_and_no_chromium_skips_or_fails_with_how_to_get_it(no_chromium,
     with pytest.raises(pdf.BrowserMissing) as info:
         pdf.ensure_browser(require=True)
     message = str(info.value)
-    assert "needs root" in message and "apt-get install -y chromium" in message and "CHROMIUM" in message
+    assert "only root can install" in message and "apt-get install -y chromium" in message and "CHROMIUM" in message
+    assert pdf.missing_reason() in message
 
 
 def test_as_root_debian_chromium_is_installed_once(no_chromium, monkeypatch):
