@@ -27,7 +27,8 @@ Sphinx has built ``_build/html``) makes ``_build/html/_downloads/book.pdf`` in f
    header cells; its named destinations are prefixed with the page's name. Chromium prints links to
    other pages of the book as links to the local server: they become links inside the PDF, to the
    anchor when Chromium made a destination for it and else to the start of that page. Links to
-   files only the website serves (the downloads) are removed, leaving their text.
+   files only the website serves (the downloads) are removed, leaving their text. Every link is
+   given a description of where it goes (its ``Contents``, as PDF/UA asks).
 5. **Catalogue.** An outline (bookmarks) with one entry per page and Chromium's entries for that
    page's headings below it, the page labels, the document language (the HTML's ``lang``),
    ``MarkInfo``, the title, author, subject and keywords in the document information and the XMP
@@ -765,6 +766,18 @@ def merge(parts: list[Part], info: BookInfo, docnames: set[str], heads: bytes | 
                 annot.Dest = String(f"{docname}#{anchor}" if f"{docname}#{anchor}" in dest_names else docname)
             else:
                 _unlink(page, annot, parent_tree)
+    # each link says where it goes (an annotation's Contents, which PDF/UA asks of links)
+    titles = {part.name: part.title for part in parts}
+    for page in out.pages:
+        for annot in page.obj.get("/Annots", []):
+            if annot.get("/Subtype") != "/Link" or "/Contents" in annot:
+                continue
+            if "/Dest" in annot:
+                name, _, anchor = str(annot.Dest).partition("#")
+                where = titles.get(name, info.title)
+                annot.Contents = String(f"Go to {where}" + (f", section {anchor}" if anchor else ""))
+            elif isinstance(annot.get("/A"), Dictionary) and "/URI" in annot.A:
+                annot.Contents = String(f"Open {annot.A.URI}")
 
     if heads is not None:
         stamps = pikepdf.open(io.BytesIO(heads))

@@ -374,6 +374,7 @@ def test_the_built_pdf_links_inside_itself_and_to_nothing_local(built):
     internal = 0
     for page in book.pages:
         for annot in page.obj.get("/Annots", []):
+            assert str(annot.get("/Contents", "")).strip(), "a link without a description (Contents)"
             if "/Dest" in annot:
                 assert str(annot.Dest) in dests
                 internal += 1

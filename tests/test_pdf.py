@@ -279,6 +279,9 @@ def test_a_small_site_prints_merges_and_reprints_only_the_edited_page(chromium, 
     internal = [str(a.Dest) for a in links if "/Dest" in a]
     assert set(internal) <= set(dests)
     assert {"b/c", "b/c#later", "a", "d"} <= set(internal)  # from the contents page and from the pages
+    described = {str(a.Contents) for a in links}
+    assert len(described) > 1 and all("/Contents" in a for a in links)
+    assert {"Open https://example.org/", "Go to Charlie page, section later", "Go to Delta page"} <= described
     # the contents gives each page's first page number, and the outline goes there
     with book.open_outline() as outline:
         titles = [str(item.title) for item in outline.root]
