@@ -671,172 +671,211 @@ def _unlink(page, annot, parent_tree) -> None:
     page.obj.Annots = pikepdf.Array([a for a in page.obj.Annots if a.objgen != annot.objgen])
 
 
-def merge(parts: list[Part], info: BookInfo, docnames: set[str], heads: bytes | None, front_pages: int,
-          target: Path, chromium: str = "") -> int:
-    """Write ``target``: one tagged PDF of ``parts``, in order, with their structure trees, links and outlines
-    (the module's docstring, steps 4 and 5); ``heads`` is laid over the pages; the first ``front_pages`` are
-    labelled i, ii, ... Returns its number of pages."""
-    import pikepdf
-    from pikepdf import Array, Dictionary, Name, String
+class _Merger:
+    """The merged PDF being built: its pages, structure tree, destinations and outline (see :func:`merge`)."""
 
-    out = pikepdf.new()
-    sources = []  # the printed parts stay open until the merged file is written: it reads their streams then
-    tree_root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
-    document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=tree_root, K=Array(),
-                                            Lang=String(info.lang)))
-    tree_root.K = Array([document])
-    parent_tree = pikepdf.NumberTree.new(out)
-    ids = pikepdf.NameTree.new(out)
-    dests = pikepdf.NameTree.new(out)
-    role_map = Dictionary()
-    next_key = 0
-    outline = []
-    for part in parts:
+    def __init__(self, lang: str):
+        import pikepdf
+        from pikepdf import Array, Dictionary, Name, String
+
+        self.out = pikepdf.new()
+        self.sources: list = []  # the printed parts stay open until the merged file is written: it reads them then
+        self.tree_root = self.out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        self.document = self.out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=self.tree_root,
+                                                          K=Array(), Lang=String(lang)))
+        self.tree_root.K = Array([self.document])
+        self.parent_tree = pikepdf.NumberTree.new(self.out)
+        self.ids = pikepdf.NameTree.new(self.out)
+        self.dests = pikepdf.NameTree.new(self.out)
+        self.role_map = Dictionary()
+        self.next_key = 0
+        self.outline: list = []
+
+    def add(self, part: Part) -> None:
+        """Append a printed part: its pages, its tags, its named destinations and its outline."""
+        import pikepdf
+        from pikepdf import Array, Name
+
         src = pikepdf.open(io.BytesIO(part.pdf))
-        sources.append(src)
-        first = len(out.pages)
+        self.sources.append(src)
+        first = len(self.out.pages)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # this merge carries the destinations itself
-            out.pages.extend(src.pages)
-        pages = out.pages[first:]
+            self.out.pages.extend(src.pages)
+        pages = self.out.pages[first:]
         page_map = {s.obj.objgen: p.obj for s, p in zip(src.pages, pages, strict=True)}
-        top = Array([pages[0].obj, Name.XYZ, 0, float(pages[0].mediabox[3]), 0])
-        dests[part.name] = top
-        src_root = src.Root.get("/StructTreeRoot")
-        if src_root is not None:
-            copied = out.copy_foreign(src_root)
-            offset = next_key
-            for element in _kids(copied):
-                element.P = document
-                if element.get("/S") == "/Document":
-                    element.S = Name.Part
-                    element.T = String(part.title)
-                document.K.append(element)
-                for node in _struct_elements(element):  # IDs unique across parts; cells keep their headers
-                    if "/ID" in node:
-                        node.ID = String(f"{part.name}:{node.ID}")
-                    attributes = node.get("/A")
-                    for attr in (attributes if isinstance(attributes, Array) else [attributes]):
-                        if isinstance(attr, Dictionary) and "/Headers" in attr:
-                            attr.Headers = Array([String(f"{part.name}:{h}") for h in attr.Headers])
-            if "/ParentTree" in copied:
-                for key, value in pikepdf.NumberTree(copied.ParentTree).items():
-                    parent_tree[key + offset] = value
-            if "/IDTree" in copied:
-                for key, value in pikepdf.NameTree(copied.IDTree).items():
-                    ids[f"{part.name}:{key}"] = value
-            for role, standard in (copied.get("/RoleMap") or {}).items():
-                role_map[role] = standard
-            for page in pages:
-                _renumber_struct_parents(page, offset)
-            next_key = offset + int(copied.get("/ParentTreeNextKey", 0))
-        named = dict(src.Root.get("/Dests") or {})
-        if "/Names" in src.Root and "/Dests" in src.Root.Names:
-            named.update({f"/{k}": v for k, v in pikepdf.NameTree(src.Root.Names.Dests).items()})
-        for name, dest in named.items():
-            dest = dest.get("/D") if isinstance(dest, Dictionary) else dest
-            if isinstance(dest, Array) and len(dest) and dest[0].objgen in page_map:
-                dests[f"{part.name}#{str(name)[1:]}"] = Array([page_map[dest[0].objgen], *list(dest)[1:]])
-        for page in pages:
-            for annot in page.obj.get("/Annots", []):
-                if isinstance(annot.get("/Dest"), Name):
-                    annot.Dest = String(f"{part.name}#{str(annot.Dest)[1:]}")
+        self.dests[part.name] = Array([pages[0].obj, Name.XYZ, 0, float(pages[0].mediabox[3]), 0])
+        if "/StructTreeRoot" in src.Root:
+            self._add_tags(self.out.copy_foreign(src.Root.StructTreeRoot), part, pages)
+        self._add_dests(src, part, page_map, pages)
         if part.outline:
             item = pikepdf.OutlineItem(part.title, first)
             with src.open_outline() as src_outline:
                 roots = list(src_outline.root)
                 below = roots[0].children if len(roots) == 1 else roots  # under the page's own title
                 item.children.extend(_outline_items(below, page_map))
-            outline.append(item)
+            self.outline.append(item)
 
-    # links to pages of the book, printed as links to the local server, become links inside the PDF
-    dest_names = {str(k) for k in dests.keys()}
-    for page in out.pages:
-        for annot in list(page.obj.get("/Annots", [])):
-            action = annot.get("/A")
-            if not (isinstance(action, Dictionary) and action.get("/S") == "/URI"):
-                continue
-            match = LOCAL_URL.match(str(action.URI))
-            if not match:
-                continue
-            path, anchor = match.group(1), match.group(2)
-            docname = path.removesuffix(".html") if path.endswith(".html") else None
-            if docname in docnames:
-                del annot.A
-                annot.Dest = String(f"{docname}#{anchor}" if f"{docname}#{anchor}" in dest_names else docname)
-            else:
-                _unlink(page, annot, parent_tree)
-    # each link says where it goes (an annotation's Contents, which PDF/UA asks of links)
-    titles = {part.name: part.title for part in parts}
-    for page in out.pages:
-        for annot in page.obj.get("/Annots", []):
-            if annot.get("/Subtype") != "/Link" or "/Contents" in annot:
-                continue
-            if "/Dest" in annot:
-                name, _, anchor = str(annot.Dest).partition("#")
-                where = titles.get(name, info.title)
-                annot.Contents = String(f"Go to {where}" + (f", section {anchor}" if anchor else ""))
-            elif isinstance(annot.get("/A"), Dictionary) and "/URI" in annot.A:
-                annot.Contents = String(f"Open {annot.A.URI}")
+    def _add_tags(self, copied, part: Part, pages) -> None:
+        """The part's structure tree as a Part element, its parent tree keys moved past the earlier parts'."""
+        import pikepdf
+        from pikepdf import Array, Dictionary, Name, String
 
-    if heads is not None:
+        offset = self.next_key
+        for element in _kids(copied):
+            element.P = self.document
+            if element.get("/S") == "/Document":
+                element.S = Name.Part
+                element.T = String(part.title)
+            self.document.K.append(element)
+            for node in _struct_elements(element):  # IDs unique across parts; table cells keep their headers
+                if "/ID" in node:
+                    node.ID = String(f"{part.name}:{node.ID}")
+                attributes = node.get("/A")
+                for attr in (attributes if isinstance(attributes, Array) else [attributes]):
+                    if isinstance(attr, Dictionary) and "/Headers" in attr:
+                        attr.Headers = Array([String(f"{part.name}:{h}") for h in attr.Headers])
+        if "/ParentTree" in copied:
+            for key, value in pikepdf.NumberTree(copied.ParentTree).items():
+                self.parent_tree[key + offset] = value
+        if "/IDTree" in copied:
+            for key, value in pikepdf.NameTree(copied.IDTree).items():
+                self.ids[f"{part.name}:{key}"] = value
+        for role, standard in (copied.get("/RoleMap") or {}).items():
+            self.role_map[role] = standard
+        for page in pages:
+            _renumber_struct_parents(page, offset)
+        self.next_key = offset + int(copied.get("/ParentTreeNextKey", 0))
+
+    def _add_dests(self, src, part: Part, page_map: dict, pages) -> None:
+        """The part's named destinations, and its pages' links to them, prefixed with the part's name."""
+        import pikepdf
+        from pikepdf import Array, Dictionary, Name, String
+
+        named = dict(src.Root.get("/Dests") or {})
+        if "/Names" in src.Root and "/Dests" in src.Root.Names:
+            named.update({f"/{k}": v for k, v in pikepdf.NameTree(src.Root.Names.Dests).items()})
+        for name, dest in named.items():
+            dest = dest.get("/D") if isinstance(dest, Dictionary) else dest
+            if isinstance(dest, Array) and len(dest) and dest[0].objgen in page_map:
+                self.dests[f"{part.name}#{str(name)[1:]}"] = Array([page_map[dest[0].objgen], *list(dest)[1:]])
+        for page in pages:
+            for annot in page.obj.get("/Annots", []):
+                if isinstance(annot.get("/Dest"), Name):
+                    annot.Dest = String(f"{part.name}#{str(annot.Dest)[1:]}")
+
+    def link_pages(self, docnames: set[str], titles: dict[str, str], book_title: str) -> None:
+        """Links to the book's pages on the local server become links inside the PDF; links to other local
+        files are removed; every link is described (its Contents, which PDF/UA asks of links)."""
+        from pikepdf import Dictionary, String
+
+        dest_names = {str(k) for k in self.dests.keys()}
+        for page in self.out.pages:
+            for annot in list(page.obj.get("/Annots", [])):
+                action = annot.get("/A")
+                has_uri = isinstance(action, Dictionary) and "/URI" in action
+                match = LOCAL_URL.match(str(action.URI)) if has_uri else None
+                if not match:
+                    continue
+                path, anchor = match.group(1), match.group(2)
+                docname = path.removesuffix(".html") if path.endswith(".html") else None
+                if docname in docnames:
+                    del annot.A
+                    annot.Dest = String(f"{docname}#{anchor}" if f"{docname}#{anchor}" in dest_names else docname)
+                else:
+                    _unlink(page, annot, self.parent_tree)
+        for page in self.out.pages:
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") != "/Link" or "/Contents" in annot:
+                    continue
+                if "/Dest" in annot:
+                    name, _, anchor = str(annot.Dest).partition("#")
+                    where = titles.get(name, book_title)
+                    annot.Contents = String(f"Go to {where}" + (f", section {anchor}" if anchor else ""))
+                elif isinstance(annot.get("/A"), Dictionary) and "/URI" in annot.A:
+                    annot.Contents = String(f"Open {annot.A.URI}")
+
+    def lay_heads(self, heads: bytes) -> None:
+        """Each sheet of the running-heads PDF over its page, as pagination artifacts (outside the tag tree)."""
+        import pikepdf
+        from pikepdf import Name
+
         stamps = pikepdf.open(io.BytesIO(heads))
-        sources.append(stamps)
-        if len(stamps.pages) != len(out.pages):
-            raise RuntimeError(f"the running heads have {len(stamps.pages)} pages for the book's {len(out.pages)}")
-        for page, stamp in zip(out.pages, stamps.pages, strict=True):
+        self.sources.append(stamps)
+        if len(stamps.pages) != len(self.out.pages):
+            raise RuntimeError(f"the running heads have {len(stamps.pages)} pages for the book's {len(self.out.pages)}")
+        for page, stamp in zip(self.out.pages, stamps.pages, strict=True):
             if not stamp.obj.get("/Contents"):
                 continue
-            xobject = out.copy_foreign(stamp.as_form_xobject())
+            xobject = self.out.copy_foreign(stamp.as_form_xobject())
             name = page.add_resource(xobject, Name.XObject, prefix="Pagination")
             page.contents_add(b"q\n", prepend=True)
             page.contents_add(f"\nQ\n/Artifact <</Type /Pagination>> BDC\nq {name} Do Q\nEMC\n".encode())
 
-    tree_root.ParentTree = parent_tree.obj
-    tree_root.ParentTreeNextKey = next_key
-    if len(ids.keys()):
-        tree_root.IDTree = ids.obj
-    used = {str(node.S)[1:] for node in _struct_elements(document)}
-    for name in sorted(used - STANDARD_TYPES):
-        if f"/{name}" not in role_map and name in PDF2_TYPES:
-            role_map[Name(f"/{name}")] = Name(f"/{PDF2_TYPES[name]}")
-    if len(role_map.keys()):
-        tree_root.RoleMap = role_map
-    root = out.Root
-    root.StructTreeRoot = tree_root
-    root.MarkInfo = Dictionary(Marked=True)
-    root.Lang = String(info.lang)
-    root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
-    root.Names = Dictionary(Dests=dests.obj)
-    root.PageMode = Name.UseOutlines
-    labels = pikepdf.NumberTree.new(out)
-    if front_pages:
-        labels[0] = Dictionary(S=Name.r)
-    labels[front_pages] = Dictionary(S=Name.D, St=1)
-    root.PageLabels = labels.obj
-    with out.open_outline() as pdf_outline:
-        pdf_outline.root.extend(outline)
-    out.docinfo[Name.Title] = String(info.title)
-    out.docinfo[Name.Author] = String(", ".join(info.authors))
-    out.docinfo[Name.Subject] = String(info.subject)
-    out.docinfo[Name.Keywords] = String(", ".join(info.keywords))
-    out.docinfo[Name.Creator] = String(f"analysis.pdf with {chromium or 'Chromium'}")
-    with out.open_metadata(set_pikepdf_as_editor=False) as meta:
-        meta["dc:title"] = info.title
-        meta["dc:creator"] = info.authors
-        meta["dc:description"] = info.subject
-        meta["dc:language"] = [info.lang]
-        meta["pdf:Keywords"] = ", ".join(info.keywords)
-        meta["xmp:CreatorTool"] = f"analysis.pdf with {chromium or 'Chromium'}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    out.save(tmp, min_version="1.7", object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
-    tmp.replace(target)
-    pages = len(out.pages)
-    out.close()
-    for src in sources:
-        src.close()
-    return pages
+    def write(self, target: Path, info: BookInfo, front_pages: int, creator: str) -> int:
+        """The catalogue (step 5 of the module's docstring), then the file; returns its number of pages."""
+        import pikepdf
+        from pikepdf import Dictionary, Name, String
+
+        out, tree_root = self.out, self.tree_root
+        tree_root.ParentTree = self.parent_tree.obj
+        tree_root.ParentTreeNextKey = self.next_key
+        if len(self.ids.keys()):
+            tree_root.IDTree = self.ids.obj
+        used = {str(node.S)[1:] for node in _struct_elements(self.document)}
+        for name in sorted(used - STANDARD_TYPES):
+            if f"/{name}" not in self.role_map and name in PDF2_TYPES:
+                self.role_map[Name(f"/{name}")] = Name(f"/{PDF2_TYPES[name]}")
+        if len(self.role_map.keys()):
+            tree_root.RoleMap = self.role_map
+        root = out.Root
+        root.StructTreeRoot = tree_root
+        root.MarkInfo = Dictionary(Marked=True)
+        root.Lang = String(info.lang)
+        root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+        root.Names = Dictionary(Dests=self.dests.obj)
+        root.PageMode = Name.UseOutlines
+        labels = pikepdf.NumberTree.new(out)
+        if front_pages:
+            labels[0] = Dictionary(S=Name.r)
+        labels[front_pages] = Dictionary(S=Name.D, St=1)
+        root.PageLabels = labels.obj
+        with out.open_outline() as pdf_outline:
+            pdf_outline.root.extend(self.outline)
+        out.docinfo[Name.Title] = String(info.title)
+        out.docinfo[Name.Author] = String(", ".join(info.authors))
+        out.docinfo[Name.Subject] = String(info.subject)
+        out.docinfo[Name.Keywords] = String(", ".join(info.keywords))
+        out.docinfo[Name.Creator] = String(creator)
+        with out.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["dc:title"] = info.title
+            meta["dc:creator"] = info.authors
+            meta["dc:description"] = info.subject
+            meta["dc:language"] = [info.lang]
+            meta["pdf:Keywords"] = ", ".join(info.keywords)
+            meta["xmp:CreatorTool"] = creator
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        out.save(tmp, min_version="1.7", object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+        tmp.replace(target)
+        pages = len(out.pages)
+        for pdf in (out, *self.sources):
+            pdf.close()
+        return pages
+
+
+def merge(parts: list[Part], info: BookInfo, docnames: set[str], heads: bytes | None, front_pages: int,
+          target: Path, chromium: str = "") -> int:
+    """Write ``target``: one tagged PDF of ``parts``, in order, with their structure trees, links and outlines
+    (the module's docstring, steps 4 and 5); ``heads`` is laid over the pages; the first ``front_pages`` are
+    labelled i, ii, ... Returns its number of pages."""
+    merger = _Merger(info.lang)
+    for part in parts:
+        merger.add(part)
+    merger.link_pages(docnames, {part.name: part.title for part in parts}, info.title)
+    if heads is not None:
+        merger.lay_heads(heads)
+    return merger.write(target, info, front_pages, f"analysis.pdf with {chromium or 'Chromium'}")
 
 
 # --------------------------------------------------------------------------------------------
