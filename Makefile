@@ -10,11 +10,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -n -W --keep-going
-# Chromium prints the PDF download (Debian's package); DOWNLOADS_FLAGS=--no-pdf skips the PDF.
-CHROMIUM ?= /usr/bin/chromium
+# Chromium prints the PDF download and runs the browser tests: Debian's /usr/bin/chromium, or the binary
+# named by CHROMIUM. DOWNLOADS_FLAGS=--no-pdf skips the PDF.
+CHROMIUM ?=
+export CHROMIUM
 DOWNLOADS_FLAGS ?=
+# `make test` needs the browser; `make book` does without (it then skips the PDF and says so).
+BROWSER_FLAGS ?=
 
-.PHONY: setup data results book test test-fast serve clean clean-all lock
+.PHONY: setup data results browser book test test-fast serve clean clean-all lock
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,20 +39,27 @@ results: data
 	mkdir -p _build
 	$(BIN)/python -m analysis ledger --timing > _build/ledger.txt
 
+## browser: Chromium for the PDF and the browser tests. Quick when present; when absent, installs
+## Debian's package if this runs as root (apt-get install -y chromium), else leaves the PDF to be skipped
+browser: $(STAMP)
+	$(BIN)/python -m analysis.pdf browser $(BROWSER_FLAGS)
+
 ## book: build the HTML book into _build/html (strict: any failure or warning stops it); `pages`
 ## writes the profile pages and executes every page without cached outputs, in parallel, before
-## Sphinx reads them
-book: results
+## Sphinx reads them; `--plan` decides whether this build prints the PDF, which the Downloads page says
+book: browser results
 	$(BIN)/python -m analysis pages
+	$(BIN)/python -m analysis.downloads --plan $(DOWNLOADS_FLAGS)
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 	$(MAKE) --no-print-directory downloads
 
 .PHONY: downloads pdf bench
 
 ## downloads: after the HTML build, the tidy data, every page as a notebook and the book as a PDF
-## (printed by Chromium) into _build/html/_downloads; each is remade only when its inputs changed
+## (printed by Chromium, page by page, cached) into _build/html/_downloads; each is remade only when
+## its inputs changed
 downloads: $(STAMP)
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m analysis.downloads $(DOWNLOADS_FLAGS)
+	$(BIN)/python -m analysis.downloads $(DOWNLOADS_FLAGS)
 
 ## pdf: the same step (the PDF is one of the downloads)
 pdf: downloads
@@ -58,9 +69,11 @@ pdf: downloads
 bench: $(STAMP)
 	$(BIN)/python -m analysis.bench
 
-## test: build the book, then run every test
+## test: build the book, then run every test; the browser is required (a missing one fails at once,
+## and the browser tests fail rather than skip)
+test: BROWSER_FLAGS = --require
 test: book
-	$(BIN)/python -m pytest
+	CPP_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 ## test-fast: every test except the slow ones (no book build)
 test-fast: $(STAMP)

@@ -7,37 +7,44 @@ writes into ``_build/html/_downloads/``:
                        and all of them (with ``DATA-NOTICE.md``) in ``cpp-tidy-data.zip``
 ``notebooks/``         every page of the table of contents as a Jupyter notebook (converted from its
                        MyST source with Jupytext, without outputs), and all of them in ``notebooks.zip``
-``book.pdf``           the whole book, each page printed by the local Chromium (no LaTeX) and merged
-                       in table-of-contents order with a bookmark per page
+``book.pdf``           the whole book as a tagged PDF with a title page, a contents page, running heads
+                       and page numbers, printed page by page by the local Chromium (:mod:`analysis.pdf`)
 
-The book's Downloads page (``book/downloads.md``) links to these files with :func:`notebook_table`
-and :func:`data_table`, which it calls while the book is built.
+The PDF needs Chromium, which not every machine has, and the Downloads page (``book/downloads.md``)
+must say whether this build made one before Sphinx builds that page, which is before the PDF can be
+printed. So the build decides first: ``python -m analysis.downloads --plan`` (run by ``make book``
+before Sphinx) records whether this build will print the PDF (``_build/downloads-plan.json``: yes
+when Chromium is found and ``--no-pdf`` is not given) and writes what the page says about it,
+a download link or a note that the PDF was skipped and how to get it, into ``_build/pdf-status.md``,
+which the page includes (Sphinx re-reads the page when that file changes; it is rewritten only
+when its text changes). ``python -m analysis.downloads`` then follows the plan: it prints the PDF when
+the plan says so (failing, exit status 2, if it no longer can) and otherwise says in one line that
+the PDF was skipped and how to get it, and removes any older ``book.pdf``, so the page never links
+to a missing or stale file.
+
+The page's other tables come from :func:`notebook_table` and :func:`data_table`, which it calls
+while the book is built.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import hashlib
 import html
-import http.server
-import io
 import json
-import os
 import re
 import shutil
 import sys
-import tempfile
-import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import paths, pdf
+from .pdf import CHROMIUM_ARGS, WAIT_FOR_MATHS, chromium_path, serve  # noqa: F401 - used by the browser tests
 
 HTML = paths.ROOT / "_build" / "html"
 #: Where the files go inside the HTML output, and the link prefix from a page in ``book/``.
@@ -46,13 +53,11 @@ PAGE_PREFIX = "../" + DOWNLOADS
 DATA_ZIP = "cpp-tidy-data.zip"
 NOTEBOOK_ZIP = "notebooks.zip"
 PDF = "book.pdf"
-#: Chromium used to print the PDF (Debian's package); override with the CHROMIUM variable.
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-#: Flags that let headless Chromium run as root on a machine with no network but loopback.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+#: Beside ``_build/html``: the plan made before Sphinx, and the Downloads page's text about the PDF.
+PLAN = "downloads-plan.json"
+STATUS = "pdf-status.md"
+#: Printed pages, kept between builds (:mod:`analysis.pdf`).
+PDF_CACHE = ".pdf-cache"
 #: Fixed timestamp for zip members, so the same inputs give the same zip bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -72,35 +77,67 @@ def _glob_docs(pattern: str, root: Path) -> list[str]:
     return sorted(patfilter(docs, pattern))
 
 
-def toc_docnames(root: Path = paths.ROOT) -> list[str]:
-    """Every page of ``_toc.yml`` in reading order (``book/executive-summary``, ``book/ch01-…``, …).
+@dataclass(frozen=True)
+class TocEntry:
+    """One page of ``_toc.yml``: its name, its depth (0 for a chapter), its number in a numbered part
+    (``"3"``; ``"3.1"`` for a section of it) and the caption of the part it opens, if it opens one."""
+
+    docname: str
+    depth: int = 0
+    number: str = ""
+    part: str = ""
+
+
+def toc_entries(root: Path = paths.ROOT) -> list[TocEntry]:
+    """Every page of ``_toc.yml`` in reading order, with its place in the contents.
 
     ``glob`` entries are expanded as sphinx-external-toc does: matching pages in sorted order, less
-    the page that holds the entry and pages an earlier glob took.
+    the page that holds the entry and pages an earlier glob took. Chapters of parts marked
+    ``numbered`` are numbered as Sphinx numbers them, on from one numbered part to the next.
     """
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     strip = functools.partial(re.sub, r"\.(md|ipynb)$", "")
-    names = [strip(str(toc["root"]))]
+    entries = [TocEntry(strip(str(toc["root"])))]
     globbed: set[str] = set()
+    chapters = 0  # numbered chapters so far
 
-    def walk(entries: list[dict], parent: str) -> None:
-        for entry in entries or []:
-            current = parent
-            if "file" in entry:
-                current = strip(str(entry["file"]))
-                names.append(current)
-            elif "glob" in entry:
-                for doc in _glob_docs(str(entry["glob"]), root):
-                    if doc != parent and doc not in globbed:
-                        globbed.add(doc)
-                        names.append(doc)
+    def walk(items: list[dict], parent: str, depth: int, numbered: bool, prefix: str, caption: str) -> None:
+        nonlocal chapters
+        sections = 0
+        for item in items or []:
+            current, number = parent, prefix
+            if "file" in item:
+                docs = [strip(str(item["file"]))]
+            elif "glob" in item:
+                docs = [d for d in _glob_docs(str(item["glob"]), root) if d != parent and d not in globbed]
+                globbed.update(docs)
+            else:
+                docs = []
+            for doc in docs:
+                if numbered and depth == 0:
+                    chapters += 1
+                    number = str(chapters)
+                elif numbered:
+                    sections += 1
+                    number = f"{prefix}.{sections}"
+                entries.append(TocEntry(doc, depth, number if numbered else "", caption))
+                caption = ""
+                if "file" in item:
+                    current = doc
             for key in ("chapters", "sections"):
-                walk(entry.get(key, []), current)
+                walk(item.get(key, []), current, depth + 1, numbered, number, "")
 
+    default = bool((toc.get("defaults") or {}).get("numbered", False))
     for part in toc.get("parts", []):
-        walk(part.get("chapters", []), names[0])
-    walk(toc.get("chapters", []), names[0])
-    return names
+        walk(part.get("chapters", []), entries[0].docname, 0, bool(part.get("numbered", default)),
+             "", str(part.get("caption", "")))
+    walk(toc.get("chapters", []), entries[0].docname, 0, default, "", "")
+    return entries
+
+
+def toc_docnames(root: Path = paths.ROOT) -> list[str]:
+    """Every page of ``_toc.yml`` in reading order (``book/executive-summary``, ``book/ch01-…``, …)."""
+    return [entry.docname for entry in toc_entries(root)]
 
 
 def page_title(source: Path) -> str:
@@ -200,135 +237,6 @@ def write_notebooks(out: Path, root: Path = paths.ROOT) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------
-# the PDF
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` on a free localhost port for the duration; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM", CHROMIUM)
-    if not Path(path).exists():
-        raise FileNotFoundError(
-            f"Chromium not found at {path}: install Debian's package (apt-get install -y chromium) "
-            "or set CHROMIUM to a Chromium binary; `make downloads DOWNLOADS_FLAGS=--no-pdf` skips the PDF"
-        )
-    return path
-
-
-@contextlib.contextmanager
-def browser() -> Iterator[object]:
-    """Headless Chromium through Playwright, with its own empty profile."""
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="cpp-chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-WAIT_FOR_MATHS = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
-  await document.fonts.ready;
-  return true;
-}"""
-
-
-PDF_OPTIONS = {"format": "A4", "print_background": True, "outline": True, "tagged": True,
-               "margin": {"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"}}
-#: Open folded prose (dropdowns) so no text is cut; folded code (myst-nb's details.hide) stays
-#: folded, as on screen: the notebooks hold all of it.
-OPEN_DETAILS = "() => document.querySelectorAll('details:not(.hide)').forEach(d => d.open = true)"
-
-
-async def _print_pages(urls: list[str], workers: int) -> list[bytes]:
-    """Each URL printed to PDF by Chromium, ``workers`` tabs at a time; in the order given.
-
-    Each tab has its own browser context, so Chromium renders the tabs in separate processes
-    (tabs of one site in one context would share a renderer and print one after the other).
-    """
-    import asyncio
-
-    from playwright.async_api import async_playwright
-
-    printed: list[bytes | None] = [None] * len(urls)
-    todo = list(enumerate(urls))
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-
-        async def tab() -> None:
-            context = await browser.new_context()
-            page = await context.new_page()
-            await page.emulate_media(media="print")
-            while todo:
-                index, url = todo.pop(0)
-                await page.goto(url, wait_until="load")
-                await page.evaluate(WAIT_FOR_MATHS)
-                await page.evaluate(OPEN_DETAILS)
-                printed[index] = await page.pdf(**PDF_OPTIONS)
-            await context.close()
-
-        try:
-            await asyncio.gather(*(tab() for _ in range(max(1, min(workers, len(urls))))))
-        finally:
-            await browser.close()
-    return [p for p in printed if p is not None]
-
-
-def write_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT, workers: int | None = None) -> Path:
-    """Print every page of the table of contents with Chromium (one tab per CPU) and merge them
-    into ``target`` in contents order, with a bookmark per page."""
-    import asyncio
-
-    from pypdf import PdfWriter
-    from pypdf.generic import NameObject, TextStringObject
-
-    pages = toc_docnames(root)
-    missing = [d for d in pages if not (html_dir / f"{d}.html").exists()]
-    if missing:
-        raise FileNotFoundError(f"{html_dir} has no HTML for {missing}: build the book first (make book)")
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    with serve(html_dir) as base:
-        printed = asyncio.run(_print_pages([base + f"{d}.html" for d in pages], workers or os.cpu_count() or 1))
-    if len(printed) != len(pages):
-        raise RuntimeError(f"Chromium printed {len(printed)} of the book's {len(pages)} pages")
-    writer = PdfWriter()
-    for docname, pdf in zip(pages, printed, strict=True):
-        writer.append(io.BytesIO(pdf), outline_item=page_title(source_of(docname, root)))
-    writer.add_metadata({
-        "/Title": config.get("title", "Book"),
-        "/Author": config.get("author", ""),
-        "/Subject": "The executable book as a PDF, printed from its HTML pages with Chromium",
-    })
-    writer.root_object[NameObject("/Lang")] = TextStringObject("en")
-    writer.page_mode = "/UseOutlines"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as fh:
-        writer.write(fh)
-    return target
-
-
-# --------------------------------------------------------------------------------------------
 # the Downloads page
 
 
@@ -383,12 +291,65 @@ def pdf_link(prefix: str = PAGE_PREFIX) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# whether this build makes the PDF (decided before Sphinx builds the Downloads page)
+
+
+def make_plan(want_pdf: bool = True) -> dict:
+    """``{"pdf": True}`` when this build will print the PDF, else ``{"pdf": False, "reason": ...}``."""
+    if not want_pdf:
+        return {"pdf": False, "reason": "it was asked not to (--no-pdf)"}
+    if pdf.find_chromium() is None:
+        return {"pdf": False, "reason": pdf.missing_reason()}
+    return {"pdf": True}
+
+
+def status_markdown(plan: dict, prefix: str = PAGE_PREFIX) -> str:
+    """What the Downloads page says about the PDF: a link to it, or that it was skipped and how to get it."""
+    if plan["pdf"]:
+        return (f"<p>{pdf_link(prefix)}: a title page and a contents page with page numbers, then every page in "
+                "the order of the contents, printed from these HTML pages by a headless Chromium browser, with "
+                "running heads and page numbers. It is a tagged PDF: its headings, paragraphs, lists, tables and "
+                "links are marked for screen readers, each figure carries its alt text, and it has bookmarks for "
+                "every page and heading and declares its language. Folded code is left folded; the notebooks "
+                "below hold all of it.</p>\n")
+    return ("**This copy of the book has no PDF.** The PDF is printed from these pages by a headless Chromium "
+            f"browser, and the build that made this copy skipped it: {plan['reason']}. To make it, "
+            f"{pdf.HOW_TO_GET}, then build the book again with `make book`.\n")
+
+
+def write_plan(build_dir: Path, want_pdf: bool = True) -> dict:
+    """Record whether this build makes the PDF and write the Downloads page's text about it
+    (``pdf-status.md``, rewritten only when its text changes, so Sphinx re-reads the page only then)."""
+    plan = make_plan(want_pdf)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / PLAN).write_text(json.dumps(plan, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = status_markdown(plan)
+    status = build_dir / STATUS
+    if not status.exists() or status.read_text(encoding="utf-8") != text:
+        status.write_text(text, encoding="utf-8")
+    return plan
+
+
+def read_plan(build_dir: Path) -> dict:
+    path = build_dir / PLAN
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the Downloads page is built after it; run `make book`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def pdf_entries(root: Path = paths.ROOT) -> list[pdf.Entry]:
+    """The table of contents as the PDF's contents page lists it."""
+    return [pdf.Entry(e.docname, page_title(source_of(e.docname, root)), e.number, e.depth, e.part)
+            for e in toc_entries(root)]
+
+
+# --------------------------------------------------------------------------------------------
 # command line
 
 
 def _digest(files: dict[str, Path]) -> str:
-    """SHA-256 over the named files' contents, and this module's own code."""
-    h = hashlib.sha256(Path(__file__).read_bytes())
+    """SHA-256 over the named files' contents, and the code that makes the downloads."""
+    h = hashlib.sha256(Path(__file__).read_bytes() + Path(pdf.__file__).read_bytes())
     for name, path in sorted(files.items()):
         h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
@@ -398,6 +359,7 @@ def input_keys(html_dir: Path = HTML, root: Path = paths.ROOT, processed: Path |
     """What each kind of download is made from, as a key: unchanged inputs mean nothing to redo."""
     processed = processed or paths.PROCESSED
     config = {name: root / name for name in ("_toc.yml", "_config.yml", "DATA-NOTICE.md") if (root / name).exists()}
+    front = {name: root / name for name in ("CITATION.cff", "pyproject.toml") if (root / name).exists()}
     data = {f"processed/{p.name}": p for p in processed.glob("*") if p.is_file()} if processed.exists() else {}
     sources = {d: source_of(d, root) for d in toc_docnames(root)}
     site = {p.relative_to(html_dir).as_posix(): p for p in html_dir.rglob("*")
@@ -405,14 +367,18 @@ def input_keys(html_dir: Path = HTML, root: Path = paths.ROOT, processed: Path |
     return {
         "data": _digest({**data, **config}),
         "notebooks": _digest({**sources, **config}),
-        "pdf": _digest({**site, **config}),
+        "pdf": _digest({**site, **config, **front}),
     }
 
 
 def build(
     html_dir: Path = HTML, pdf: bool = True, root: Path = paths.ROOT, force: bool = False
-) -> dict[str, list[Path]]:
-    """Write the downloads into ``html_dir/_downloads``, redoing only those whose inputs changed."""
+) -> dict[str, list[Path] | str]:
+    """Write the downloads into ``html_dir/_downloads``, redoing only those whose inputs changed.
+
+    ``pdf`` is whether the plan (:func:`write_plan`) says this build makes the PDF. Returns the files
+    written for each kind (none when current), or for a skipped PDF the reason it was skipped.
+    """
     if not (html_dir / "index.html").exists():
         raise FileNotFoundError(f"{html_dir} holds no built book: run `make book` first")
     out = html_dir / DOWNLOADS
@@ -423,11 +389,14 @@ def build(
     makers = {
         "data": lambda: write_data(targets["data"], root=root),
         "notebooks": lambda: write_notebooks(targets["notebooks"], root=root),
-        "pdf": lambda: [write_pdf(targets["pdf"], html_dir, root)],
+        "pdf": lambda: [write_book_pdf(targets["pdf"], html_dir, root)],
     }
-    written: dict[str, list[Path]] = {}
+    written: dict[str, list[Path] | str] = {}
     for kind, target in targets.items():
         if kind == "pdf" and not pdf:
+            target.unlink(missing_ok=True)  # no stale PDF beside a page that says there is none
+            previous.pop(kind, None)
+            stamp.write_text(json.dumps(previous, indent=1, sort_keys=True))
             continue
         if previous.get(kind) == keys[kind] and target.exists():
             written[kind] = []  # current: inputs unchanged since it was made
@@ -444,17 +413,43 @@ def build(
     return written
 
 
+def write_book_pdf(target: Path, html_dir: Path = HTML, root: Path = paths.ROOT) -> Path:
+    """The book as one PDF (:func:`analysis.pdf.write_pdf`), its printed pages cached beside ``html_dir``."""
+    entries = pdf_entries(root)
+    info = pdf.book_info(root, html_dir / f"{entries[0].docname}.html")
+    report = pdf.write_pdf(target, html_dir, entries, info, html_dir.parent / PDF_CACHE)
+    timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.seconds.items())
+    print(f"downloads: pdf: {report.pages} pages; {len(report.printed)} document(s) printed, "
+          f"{len(report.cached)} from the cache ({timing})", flush=True)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.downloads", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--html", type=Path, default=HTML, help="the built HTML book (default: _build/html)")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF (it needs Chromium)")
+    parser.add_argument("--plan", action="store_true",
+                        help="before Sphinx: decide whether this build makes the PDF and write the Downloads "
+                             "page's text about it (make book runs this)")
     parser.add_argument("--force", action="store_true", help="remake every download even if its inputs are unchanged")
     args = parser.parse_args(argv)
+    build_dir = args.html.parent
+    if args.plan:
+        write_plan(build_dir, want_pdf=not args.no_pdf)
+        return 0
     start = time.perf_counter()
     try:
-        written = build(args.html, pdf=not args.no_pdf, force=args.force)
-    except FileNotFoundError as exc:
+        plan = read_plan(build_dir)
+        expected = make_plan(want_pdf=not args.no_pdf)
+        if plan["pdf"] and not expected["pdf"]:
+            raise pdf.BrowserMissing(f"the Downloads page links to the PDF, but {expected['reason']}: "
+                                     f"{pdf.HOW_TO_GET}, or run `make book DOWNLOADS_FLAGS=--no-pdf`")
+        if expected["pdf"] and not plan["pdf"]:
+            raise FileNotFoundError("the Downloads page says this build has no PDF, but it could print one now: "
+                                    "run `make book` so that the page links to it")
+        written = build(args.html, pdf=plan["pdf"], force=args.force)
+    except FileNotFoundError as exc:  # BrowserMissing included
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for kind, files in written.items():
@@ -463,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         total = sum(f.stat().st_size for f in files)
         print(f"downloads: {kind}: {len(files)} file(s), {total / 1e6:.1f} MB")
+    if not plan["pdf"]:
+        print(f"downloads: pdf: SKIPPED, this build has no PDF: {plan['reason']}; to make it, {pdf.HOW_TO_GET}, "
+              "then run `make book` again", flush=True)
     print(f"downloads written to {args.html / DOWNLOADS} in {time.perf_counter() - start:.1f} s")
     return 0
 
