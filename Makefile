@@ -42,14 +42,15 @@ results: data
 ## browser: Chromium for the PDF and the browser tests. Quick when present; when absent, installs
 ## Debian's package if this runs as root (apt-get install -y chromium), else leaves the PDF to be skipped
 browser: $(STAMP)
-	$(BIN)/python -m analysis.pdf browser $(BROWSER_FLAGS)
+	$(BIN)/python -m tools.pdf browser $(BROWSER_FLAGS)
 
-## book: build the HTML book into _build/html (strict: any failure or warning stops it); `pages`
-## writes the profile pages and executes every page without cached outputs, in parallel, before
-## Sphinx reads them; `--plan` decides whether this build prints the PDF, which the Downloads page says
+## book: build the HTML book into _build/html (strict: any failure or warning stops it); `profiles`
+## generates the partnership pages (plain MyST), `tools.book_cache` executes every notebook page without
+## cached outputs into Jupyter Book's cache, in parallel (jupyter-cache), before Sphinx reads them; `--plan` decides whether this build prints the PDF, which the Downloads page says
 book: browser results
-	$(BIN)/python -m analysis pages
-	$(BIN)/python -m analysis.downloads --plan $(DOWNLOADS_FLAGS)
+	$(BIN)/python -m analysis profiles
+	$(BIN)/python -m tools.book_cache
+	$(BIN)/python -m tools.downloads --plan $(DOWNLOADS_FLAGS)
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 	$(MAKE) --no-print-directory downloads
 
@@ -59,7 +60,7 @@ book: browser results
 ## (printed by Chromium, page by page, cached) into _build/html/_downloads; each is remade only when
 ## its inputs changed
 downloads: $(STAMP)
-	$(BIN)/python -m analysis.downloads $(DOWNLOADS_FLAGS)
+	$(BIN)/python -m tools.downloads $(DOWNLOADS_FLAGS)
 
 ## pdf: the same step (the PDF is one of the downloads)
 pdf: downloads
@@ -67,7 +68,7 @@ pdf: downloads
 ## bench: time a cold build, a no-change rebuild and one-chapter edits in a temporary copy;
 ## writes _build/bench.json
 bench: $(STAMP)
-	$(BIN)/python -m analysis.bench
+	$(BIN)/python -m tools.bench
 
 ## test: build the book, then run every test; the browser is required (a missing one fails at once,
 ## and the browser tests fail rather than skip)
@@ -77,7 +78,7 @@ test: book
 
 ## test-fast: every test except the slow ones (no book build)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not book"
 
 ## serve: serve the built book on http://localhost:8000
 serve:
@@ -85,7 +86,7 @@ serve:
 
 ## lock: rewrite environment.yml's pip pins from requirements.txt
 lock: $(STAMP)
-	$(BIN)/python -m analysis lock
+	$(BIN)/python -m tools.lockfile
 
 clean:
 	rm -rf _build data/processed data/cache book/profiles

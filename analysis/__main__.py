@@ -1,15 +1,15 @@
 """Command line: ``python -m analysis <command>``.
 
 ``data``  verify the raw files, build and validate the tidy panel (cached on its inputs)
-``lock``  rewrite environment.yml from requirements.txt
-``book-cache``  clear Jupyter Book's execution cache when the data it was built from changed, then
-               execute every page without cached outputs, in parallel (:mod:`analysis.execute`)
 ``ledger``  print the evidence ledger (``--json`` for machine-readable rows)
 ``attribute``  run one design on one outcome and print its result
-``profiles``  write the 32 partnership profile pages into book/profiles (generated at build time)
-``pages``  ``profiles`` then ``book-cache`` in one process: what ``make book`` runs before Sphinx
+``profiles``  generate the partnership profile pages into book/profiles (plain MyST, no kernel)
 
-Every command but ``lock`` first validates settings.yml (:mod:`analysis.settings_model`); the commands
+The build machinery (execution cache, downloads, PDF, benchmark, lock file) is in the ``tools``
+package beside this one: ``python -m tools.book_cache``, ``tools.downloads``, ``tools.pdf``,
+``tools.bench``, ``tools.lockfile``.
+
+Every command first validates settings.yml (:mod:`analysis.settings_model`); the commands
 that run the tests also check them against the built panel (an event inside its outcome's data).
 A bad setting, a bad argument or a bad input file is reported as one line, ``error: …``, with exit
 status 2.
@@ -24,22 +24,25 @@ import math
 import sys
 import time
 
-from .errors import DataError
+from analysis.errors import DataError
 
 
 def _check_tests(outputs=None):
     """The panel's outputs, after checking the settings' tests against the panel: a test whose event
     or window lies outside its outcome's data, or whose outcome lacks the areas its design needs,
     stops the command with a :class:`~analysis.settings_model.SettingsError`."""
-    from . import panel, settings, settings_model
+    from analysis import settings
+    from analysis.attribution import checks
+    from analysis.data import panel
 
     outputs = outputs if outputs is not None else panel.build()
-    settings_model.check_data(settings.load()["attribution"], outputs.panel, file=settings.SETTINGS_FILE)
+    checks.check_data(settings.load()["attribution"], outputs.panel, file=settings.SETTINGS_FILE)
     return outputs
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from . import panel, paths
+    from analysis import paths
+    from analysis.data import panel
 
     start = time.perf_counter()
     outputs = _check_tests(panel.build(force=args.force))
@@ -52,40 +55,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lock(args: argparse.Namespace) -> int:
-    from . import lockfile
-
-    print(f"wrote {lockfile.write_environment()}")
-    return 0
-
-
-def _cmd_book_cache(args: argparse.Namespace) -> int:
-    from . import book_cache, execute
-
-    _check_tests()
-    cleared = book_cache.sync()
-    print("book execution cache cleared: its inputs changed" if cleared else "book execution cache is current")
-    report = execute.execute_pages()
-    for page in report.executed:
-        print(f"executed: {page}")
-    print(f"book pages executed: {len(report.executed)}, already cached: {len(report.cached)}, "
-          f"in {report.seconds:.1f} s")
-    return 0
-
-
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    from . import profiles
+    from analysis.pages import profiles
 
     _check_tests()
     start = time.perf_counter()
     written = profiles.write_profiles(args.out)
     print(f"profiles: {len(written)} pages in {written[0].parent} in {time.perf_counter() - start:.1f} s")
     return 0
-
-
-def _cmd_pages(args: argparse.Namespace) -> int:
-    args.out = None
-    return _cmd_profiles(args) or _cmd_book_cache(args)
 
 
 def _jsonable(value):
@@ -113,7 +90,7 @@ LEDGER_SUMMARY = ["claim_id", "chapter", "role", "design", "window", "sms_level"
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
-    from .attribution import ledger
+    from analysis.attribution import ledger
 
     _check_tests()
     start = time.perf_counter()
@@ -126,8 +103,8 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def _cmd_attribute(args: argparse.Namespace) -> int:
-    from . import settings, settings_model
-    from .attribution import ledger
+    from analysis import settings, settings_model
+    from analysis.attribution import ledger
 
     cfg = settings.load()["attribution"]
     event = int(args.event) if args.event.isdigit() else args.event  # a year, or an event's name
@@ -141,7 +118,9 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
         if configured and key in configured[0] and key not in test:
             test[key] = configured[0][key]
     settings_model.check_request(test, cfg)
-    settings_model.check_request_data(test, cfg, _check_tests().panel)
+    from analysis.attribution import checks
+
+    checks.check_request_data(test, cfg, _check_tests().panel)
     pairs = ledger.run_tests([test])
     rows = ledger.test_rows(cfg, pairs)
     columns = ["area_name", "design", "event", "window", "estimate", "ci_low", "ci_high", "p_value", "mde", "scale",
@@ -151,7 +130,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .settings_model import DESIGNS  # --design is checked against the settings model, not argparse
+    from analysis.settings_model import DESIGNS  # --design is checked against the settings model, not argparse
 
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     data = sub.add_parser("data", help="verify raw files and build the tidy panel")
     data.add_argument("--force", action="store_true", help="rebuild even if the cached panel is current")
     data.set_defaults(func=_cmd_data)
-    lock = sub.add_parser("lock", help="rewrite environment.yml from requirements.txt")
-    lock.set_defaults(func=_cmd_lock)
     led = sub.add_parser("ledger", help="print the evidence ledger")
     led.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
     led.add_argument("--force", action="store_true", help="recompute even if the cached results are current")
@@ -178,18 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     prof = sub.add_parser("profiles", help="write the partnership profile pages (book/profiles/)")
     prof.add_argument("--out", help="folder to write to (default book/profiles)")
     prof.set_defaults(func=_cmd_profiles)
-    book_cache = sub.add_parser(
-        "book-cache", help="clear the book's execution cache if its inputs changed; execute pages not in it")
-    book_cache.set_defaults(func=_cmd_book_cache)
-    pages = sub.add_parser("pages", help="write the profile pages, then book-cache (what make book runs before Sphinx)")
-    pages.set_defaults(func=_cmd_pages)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        if args.command != "lock":  # a bad settings file stops every other command here, before any work
-            from . import settings
+        from analysis import settings
 
-            settings.load()
+        settings.load()  # a bad settings file stops every command here, before any work
         return args.func(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from . import __version__, paths, settings
+from analysis import __version__, paths, settings
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from . import paths
-from .settings_model import SettingsError, validate
+from analysis import paths
+from analysis.settings_model import SettingsError, validate
 
 __all__ = ["SETTINGS_FILE", "SettingsError", "digest", "load"]
 

@@ -17,9 +17,9 @@ Two kinds of check need more than the file:
   from (``data/reference/indicators.csv`` and the ``*_indicators.csv`` of ScotPHO, CPOP and LGBF:
   :data:`DICTIONARIES`), so validation does not need the panel built;
 * **the panel itself**: whether a test's event and primary window lie inside its outcome's data,
-  and whether the outcome has the areas its design needs. :func:`check_data` makes these checks once
-  the panel is built; the command line runs it after ``data`` and before ``ledger``, ``attribute``,
-  ``profiles``, ``pages`` and ``book-cache``.
+  and whether the outcome has the areas its design needs. These checks need the panel built, so
+  they live with the designs (:func:`analysis.attribution.checks.check_data`); the command line runs
+  them after ``data`` and before ``ledger``, ``attribute`` and ``profiles``.
 
 The ``attribute`` command's arguments are checked against the same model (:class:`Request`,
 :func:`check_request`), its errors naming the argument (``--outcome``) instead of the setting.
@@ -34,16 +34,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from . import paths
-from .errors import DataError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from analysis import paths
+from analysis.errors import DataError
 
 
 class SettingsError(DataError):
@@ -88,7 +85,7 @@ _REGION = re.compile(r"^[A-Z]{2}[A-Z0-9]$")
 
 
 #: The hand-curated dictionaries in data/reference that the panel's data dictionary is built from
-#: (:func:`analysis.schemas.indicator_dictionary`), each with the column that holds the indicator id.
+#: (:func:`analysis.data.schemas.indicator_dictionary`), each with the column that holds the indicator id.
 DICTIONARIES = {"indicators.csv": "indicator", "scotpho_indicators.csv": "indicator_id",
                 "cpop_indicators.csv": "indicator_id", "lgbf_indicators.csv": "indicator_id"}
 
@@ -116,7 +113,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _listing(values: Iterable[Any]) -> str:
+def listing(values: Iterable[Any]) -> str:
     return ", ".join(str(v) for v in values)
 
 
@@ -167,7 +164,7 @@ def one_of(*choices: str) -> Any:
 
     def check(value: Any) -> str:
         if not isinstance(value, str) or value not in choices:
-            fail(f"got {_show(value)}; must be one of {_listing(choices)}{_did_you_mean(value, choices)}")
+            fail(f"got {_show(value)}; must be one of {listing(choices)}{_did_you_mean(value, choices)}")
         return value
 
     return Annotated[Literal[choices], PlainValidator(check)]
@@ -183,7 +180,7 @@ def _indicator(value: Any, info: ValidationInfo) -> str:
     known = (info.context or {}).get("indicators") or known_indicators()
     if not isinstance(value, str) or value not in known:
         near = _nearest(value, known, n=3)
-        hint = f"; nearest: {_listing(near)}" if near else "; see the data dictionary, data/processed/indicators.csv"
+        hint = f"; nearest: {listing(near)}" if near else "; see the data dictionary, data/processed/indicators.csv"
         fail(f"got {_show(value)}; must be an indicator of the data dictionary (data/reference/*indicators.csv){hint}")
     return value
 
@@ -226,6 +223,18 @@ def _event_ref(value: Any) -> str | int:
     fail(f"got {_show(value)}; must be an event named in attribution.events or a year (1900-2100)")
 
 
+_PERIOD = re.compile(r"^(\d{4})(-(\d{4}))?$")
+
+
+def _period(value: Any) -> str:
+    """A data period as the panel labels it: one year ("2002") or a span of years ("2000-2002")."""
+    m = _PERIOD.match(value) if isinstance(value, str) else None
+    if m is None or (m.group(3) and not m.group(1) < m.group(3)):
+        fail(f"got {_show(value)}; must be a period in quotes as the panel labels it: a year (\"2002\") or a span "
+             "of years (\"2000-2002\")")
+    return value
+
+
 def _test_id(value: Any) -> str:
     if not isinstance(value, str) or not _TEST_ID.match(value):
         fail(f"got {_show(value)}; must be an id of letters, digits, - and _ (it starts each row's claim id)")
@@ -264,6 +273,7 @@ Indicator = Annotated[str, PlainValidator(_indicator)]
 TestId = Annotated[str, PlainValidator(_test_id)]
 Region = Annotated[str, PlainValidator(_region)]
 Span = Annotated[list[int], PlainValidator(_span)]
+Period = Annotated[str, PlainValidator(_period)]
 EventWindow = Annotated[list[int], PlainValidator(_event_window)]
 EventRef = Annotated[str | int, PlainValidator(_event_ref)]
 Margin = Annotated[str | int | float, PlainValidator(_margin)]
@@ -294,7 +304,7 @@ class Section(BaseModel):
             allowed = [field.alias or name for name, field in cls.model_fields.items()]
             for key in data:
                 if key not in allowed:
-                    fail(f"unknown setting{_did_you_mean(key, allowed)}; the settings here are {_listing(allowed)}",
+                    fail(f"unknown setting{_did_you_mean(key, allowed)}; the settings here are {listing(allowed)}",
                          str(key))
         return data
 
@@ -527,7 +537,7 @@ class Test(Section):
 
 def _check_event(event: str | int, events: Mapping[str, int], *at: str | int) -> None:
     if isinstance(event, str) and event not in events:
-        fail(f"got {event!r}; must be an event named in attribution.events ({_listing(events)}) or a year"
+        fail(f"got {event!r}; must be an event named in attribution.events ({listing(events)}) or a year"
              f"{_did_you_mean(event, events)}", *at)
 
 
@@ -560,10 +570,10 @@ class Attribution(Section):
                 fail(f"got {name!r}; an event's name must be lower-case letters, digits and _", "events", name)
         for name in BOOK_EVENTS:
             if name not in self.events:
-                fail(f"missing {name}; the book refers to the events {_listing(BOOK_EVENTS)}", "events")
+                fail(f"missing {name}; the book refers to the events {listing(BOOK_EVENTS)}", "events")
         for name, (first, _) in self.windows.items():
             if name not in self.events:
-                fail(f"got {name!r}; windows are given for events of attribution.events ({_listing(self.events)})"
+                fail(f"got {name!r}; windows are given for events of attribution.events ({listing(self.events)})"
                      f"{_did_you_mean(name, self.events)}", "windows", name)
             if first != self.events[name]:
                 fail(f"got {_show(self.windows[name])}; the {name} window must start at its event's year, "
@@ -581,11 +591,62 @@ class Attribution(Section):
         return self
 
 
+class Size(Section):
+    """``pages.size``: chapter 3's comparison of partnership size with the change in alcohol deaths."""
+
+    population_period: Period = Field(description="The period of the population that measures size.")
+    from_: Period = Field(alias="from", description="The first period of the pooled alcohol-specific death rate.")
+    to: Period = Field(description="The last period of the same rate.")
+    small: Count = Field(description="Partnerships with fewer people than this are counted as small.")
+    large: Count = Field(description="Partnerships with more people than this are counted as large.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Size:
+        if not self.from_ < self.to:
+            fail(f"got from {self.from_!r} and to {self.to!r}; from must come before to", "to")
+        if not self.small < self.large:
+            fail(f"got small {self.small} and large {self.large}; small must be less than large", "large")
+        return self
+
+
+class Profiles(Section):
+    """``pages.profiles``: the wording of the partnership profiles."""
+
+    little_change: Fraction = Field(
+        description="An inequality gap whose size moved by less than this share of its first value 'changed little'.")
+
+
+class Pages(Section):
+    """``pages``: the years and periods the descriptive chapters compare (associations, never effects)."""
+
+    report_year: Year = Field(description='The report\'s year: each chapter\'s "when the report was written".')
+    coverage_from: Year = Field(description="The coverage charts of chapters 2 and 8 start in this year.")
+    timeline_from: Year = Field(description="Chapter 4's timeline and coverage bars start in this year.")
+    last_year: Year = Field(
+        description="The last year the coverage comparisons of chapters 4 and 8 read (the 2015 Act's Part 2 in force).")
+    case_study_periods: dict[Indicator, Period] = Field(
+        min_length=1, description="Chapter 1: the period each measure of the case-study comparison is read in.")
+    size: Size = Field(description="Chapter 3: partnership size against the change in alcohol deaths.")
+    report_period: Period = Field(description="Chapter 7: the period of the family-group gaps at the report.")
+    profiles: Profiles = Field(description="The wording of the partnership profiles.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Pages:
+        if not self.coverage_from <= self.report_year:
+            fail(f"got {self.coverage_from}; the coverage charts must start no later than report_year "
+                 f"({self.report_year})", "coverage_from")
+        if not self.timeline_from <= self.report_year < self.last_year:
+            fail(f"got {self.last_year}; last_year must come after report_year ({self.report_year}), and "
+                 f"timeline_from ({self.timeline_from}) no later than it", "last_year")
+        return self
+
+
 class Settings(Section):
     """``settings.yml``: the one place a researcher changes what the book computes."""
 
     data: Data = Field(description="How the tidy panel's derived series are formed.")
     attribution: Attribution = Field(description="The designs, the verdicts and the tests the ledger runs.")
+    pages: Pages = Field(description="The years and periods the descriptive chapters compare.")
 
 
 class Request(Test):
@@ -680,7 +741,7 @@ def one_line(error: ValidationError, data: Any, names: Mapping[str, str] | None 
     line = f"{where}: {text}"
     others = list(dict.fromkeys(w for w, _ in problems[1:] if w != where))
     if others:
-        line += f" (also: {_listing(others)})"
+        line += f" (also: {listing(others)})"
     return line
 
 
@@ -709,69 +770,3 @@ def check_request(test: dict, cfg: dict) -> None:
         Request.model_validate(test, context={"indicators": known_indicators(), "events": cfg["events"]})
     except ValidationError as exc:
         raise SettingsError(one_line(exc, test, ARGUMENTS)) from None
-
-
-# --------------------------------------------------------------------------------------------
-# checks that need the panel
-
-
-def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | None:
-    """Whether ``test`` can run on the panel ``p``: None, or the field at fault and why.
-
-    The field is ``event``, ``window`` (the event's primary window), ``design``, ``areas`` or
-    ``scotland_from``. The outcome's data are its single-year rows (``ledger.single_period_rows``),
-    over every area: the event must have a year of data before it and lie no later than the last
-    year; the primary window must lie inside the data.
-    """
-    from . import register
-    from .attribution.ledger import single_period_rows
-
-    outcome, design, event = test["outcome"], test["design"], test["event"]
-    rows = single_period_rows(p, outcome)
-    if rows.empty:
-        return "outcome", (f"got {outcome!r}; it has no values for single years (or financial years), which every "
-                           "design needs")
-    first, last = int(rows["year"].min()), int(rows["year"].max())
-    year = int(cfg["events"][event]) if isinstance(event, str) else int(event)
-    if not first < year <= last:
-        named = f" ({year})" if isinstance(event, str) else ""
-        return "event", (f"got {event!r}{named}; {outcome}'s data run {first}-{last}, so the event must be a year "
-                         f"from {first + 1} to {last}")
-    window = cfg["windows"].get(event) if isinstance(event, str) else None
-    if window is not None and not (first <= window[0] and window[1] <= last):
-        return "window", (f"got {window}; the {event} window must lie inside the data of {outcome} "
-                          f"({first}-{last})")
-    types = set(rows["area_type"])
-    if design == "its":
-        areas = test.get("areas", ["scotland"])
-        scotland = (rows["area_code"] == register.SCOTLAND_CODE).any()
-        if "scotland" in areas and not scotland and not (test.get("scotland_from") or {}).get("weight"):
-            return "scotland_from", (f"got none; {outcome} has no Scotland series, so an ITS for Scotland needs a "
-                                     "population indicator to weight the councils' values by (scotland_from: "
-                                     "{weight: population} in settings.yml, --weight population for attribute)")
-        if "councils" in areas and "council" not in types:
-            return "areas", f"got {areas}; {outcome} has no council values (it has {_listing(sorted(types))})"
-    elif not types & set(GB_LEVELS):
-        return "design", (f"got {design!r}; {design} compares {' or '.join(GB_LEVELS)} areas across Great Britain "
-                          f"(attribution.did.area_level), and {outcome} has none (it has {_listing(sorted(types))})"
-                          + ("; its can be used instead" if types & {"scotland", "council"} else ""))
-    return None
-
-
-def check_data(cfg: dict, p: pd.DataFrame, *, file: Path | str | None = None) -> None:
-    """Check every test of the ``attribution`` settings ``cfg`` against the panel ``p``."""
-    for i, test in enumerate(cfg["tests"]):
-        found = data_problem(test, p, cfg)
-        if found is not None:
-            field, text = found
-            where = (f"attribution.windows.{test['event']} (test {test['id']})" if field == "window"
-                     else f"attribution.tests[{i}].{field} (test {test['id']})")
-            raise SettingsError(f"{where}: {text}", file=file)
-
-
-def check_request_data(test: dict, cfg: dict, p: pd.DataFrame) -> None:
-    """Check a command-line request against the panel ``p``, naming the argument at fault."""
-    found = data_problem(test, p, cfg)
-    if found is not None:
-        field, text = found
-        raise SettingsError(f"{ARGUMENTS.get(field, '--event')}: {text}")

@@ -30,7 +30,7 @@ Where even that is not enough. With few points and near-unit-root errors no meth
 series can keep the size: the estimated φ is too uncertain. A third independent set of draws
 measures the calibrated test's size at every grid φ (:meth:`Engine.size_at`); a design's series is
 flagged by the interrupted time series' persistence check when its estimated φ lies where that size
-exceeds the tolerance in the settings. ``tests/test_its.py`` measures size at φ = 0.3, 0.6, 0.9 and
+exceeds the tolerance in the settings. ``tests/attribution/test_its.py`` measures size at φ = 0.3, 0.6, 0.9 and
 a random walk with 12 and 29 pre-event years.
 
 Everything depends only on the design matrix, the contrasts, the draws and the seed, never on the

@@ -2,8 +2,8 @@
 
 The designs' inference is checked on null data shaped like the real data — their persistence,
 their number of pre-event years, their shocks shared within regions — not on textbook panels.
-This module holds those simulations so that the tests (``tests/test_its.py``,
-``tests/test_did.py``) and the Methods appendix run exactly the same code: the appendix reports,
+This module holds those simulations so that the tests (``tests/attribution/test_its.py``,
+``tests/attribution/test_did.py``) and the Methods appendix run exactly the same code: the appendix reports,
 at build time, the simulated size of each test on the real designs.
 
 * :func:`its_size_table` — the calibrated ITS tests' rejection rates under the null, at chosen AR(1)
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import did, its
+from analysis.attribution import did, its
 
-#: Where the interrupted time series is calibrated (``tests/test_its.py``): AR(1) coefficients (1 is
+#: Where the interrupted time series is calibrated (``tests/attribution/test_its.py``): AR(1) coefficients (1 is
 #: the random walk), pre- and post-event lengths (12 is the alcohol series' pre-period and 5 the
 #: primary window), null series per cell, and the band every reported test's size must lie in.
 ITS_PHIS = (0.3, 0.6, 0.9, 1.0)
@@ -33,7 +33,7 @@ ITS_PRE_YEARS = (12, 29)
 ITS_POST_YEARS = (5, 17)
 ITS_SERIES = 2000
 SIZE_BAND = (0.03, 0.07)
-#: Null panels per window in the difference-in-differences calibration (``tests/test_did.py``).
+#: Null panels per window in the difference-in-differences calibration (``tests/attribution/test_did.py``).
 DID_PANELS = 1000
 
 

@@ -21,9 +21,9 @@ or every post-event year) are not used.
 **Inference: the country is the unit of treatment.** Treatment is assigned to one country, and
 shocks are shared within countries and regions, so errors clustered by area treat ~23 correlated
 Scottish areas as if they were independent: on null panels with region-by-year shocks the
-area-clustered test rejects far more often than its nominal level (``tests/test_did.py``). The
+area-clustered test rejects far more often than its nominal level (``tests/attribution/test_did.py``). The
 verdict therefore rests on design-based inference across the regions of Great Britain
-(:mod:`analysis.regions`: England's nine regions and Wales). Each comparison region in turn is
+(:mod:`analysis.data.regions`: England's nine regions and Wales). Each comparison region in turn is
 treated as if it were Scotland — the same estimator, its areas as the treated group, the other
 comparison regions' areas as controls (Scotland left out) — giving ``R`` placebo estimates whose
 spread measures how far a country-level estimate moves with no treatment at all (Conley & Taber
@@ -73,8 +73,8 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import nnls
 
-from .. import regions
-from .base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
+from analysis.attribution.base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
+from analysis.data import regions
 
 DID = "did"
 EVENT_STUDY = "event_study"
@@ -122,7 +122,7 @@ def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: d
     ``cfg`` is the ``attribution`` section of the settings. Areas of the configured level in the
     treated country get ``treated = 1``, those in the comparison countries ``treated = 0``; other
     countries are dropped. ``region`` is each area's region of Great Britain
-    (:func:`analysis.regions.region_of`). ``y`` is ``log(value)`` when ``did.log_outcome`` is set.
+    (:func:`analysis.data.regions.region_of`). ``y`` is ``log(value)`` when ``did.log_outcome`` is set.
 
     Raises ``ValueError`` if either group is empty, an area–year appears twice, or a value cannot
     be logged.
@@ -239,7 +239,7 @@ def _twfe_map(treated: np.ndarray, years: np.ndarray, columns: np.ndarray) -> np
     ``treated_i · columns[t, j]`` on the areas where ``treated`` is not NaN (the others get weight 0).
 
     For a balanced panel the two-way within transformation is exact, so ``b = (D̃'D̃)⁻¹ D̃' y`` with
-    ``D̃`` the demeaned regressors (``tests/test_did.py`` checks this against PanelOLS).
+    ``D̃`` the demeaned regressors (``tests/attribution/test_did.py`` checks this against PanelOLS).
     """
     use = ~np.isnan(treated)
     n, t, k = int(use.sum()), len(years), columns.shape[1]
@@ -530,7 +530,7 @@ def sensitivity(table: pd.DataFrame, cov: np.ndarray, n_placebos: int, dof: int,
     num_pre, num_post = int((table["rel_year"] < -1).sum()), int((table["rel_year"] >= 0).sum())
     if num_pre < 1:
         return None, "no pre-event coefficient besides the reference year"
-    from . import honest
+    from analysis.attribution import honest
 
     scale = (stats.t.ppf(1 - alpha / 2, dof) / stats.norm.ppf(1 - alpha / 2)) ** 2
     scfg = cfg["sensitivity"]

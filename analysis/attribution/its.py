@@ -27,7 +27,7 @@ grid of AR(1) coefficients, with the coefficient set at a one-sided upper confid
 residual autocorrelation's simulated distribution (``its.phi_quantile``; 0.5 would be Andrews'
 1993 median-unbiased estimate), then prepivoted (Beran 1988) so that the p-value is what the whole
 procedure delivers at that persistence. Intervals invert the calibrated tests. Simulated size
-(``tests/test_its.py``): within 0.03–0.07 for every reported test at φ = 0.3, 0.6, 0.9 and a random
+(``tests/attribution/test_its.py``): within 0.03–0.07 for every reported test at φ = 0.3, 0.6, 0.9 and a random
 walk, with 12 and 29 pre-event years and 5 or 17 post-event years; with 6 pre-event years it is
 not, and the persistence check below flags the series.
 
@@ -62,9 +62,9 @@ from scipy.stats import binom
 from statsmodels.stats.diagnostic import acorr_ljungbox
 from statsmodels.stats.stattools import durbin_watson
 
-from . import ar_bootstrap
-from .base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
-from .power import smallest_effect
+from analysis.attribution import ar_bootstrap
+from analysis.attribution.base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
+from analysis.attribution.power import smallest_effect
 
 #: Fewer points than this on either side of the event and the design cannot be fitted at all.
 MIN_POINTS = 3

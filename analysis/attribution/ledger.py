@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import cache, panel, paths, provenance, register, settings
-from . import verdicts
-from .base import DesignResult
+from analysis import cache, paths, settings
+from analysis.attribution import verdicts
+from analysis.attribution.base import DesignResult
+from analysis.data import panel, provenance, register
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def _job(test: dict, design: str, area: str, event: int, window_kind: str, windo
 
 
 def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
-    from . import its
+    from analysis.attribution import its
 
     event = _event_year(cfg, test["event"])
     areas: list[str] = []
@@ -191,7 +192,7 @@ def _its_jobs(p: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
 
 
 def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
-    from . import did
+    from analysis.attribution import did
 
     event = _event_year(cfg, test["event"])
     frame = did.prepare(p, areas, test["outcome"], cfg)
@@ -210,7 +211,7 @@ def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pa
 
 
 def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
-    from . import synth
+    from analysis.attribution import synth
 
     event = _event_year(cfg, test["event"])
     problem = synth.prepare(p, areas, test["outcome"], cfg)
@@ -239,9 +240,9 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) 
     outputs = panel.build()
     p, areas = outputs.panel, outputs.areas
     if tests is None:   # the configured tests: each must fit its outcome's data (one clear error if not)
-        from .. import settings_model
+        from analysis.attribution import checks
 
-        settings_model.check_data(cfg, p, file=settings.SETTINGS_FILE)
+        checks.check_data(cfg, p, file=settings.SETTINGS_FILE)
         tests = cfg["tests"]
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
@@ -335,7 +336,7 @@ def adjust(rows: list[dict]) -> None:
 
 def permutation_route(result: DesignResult):
     """The result's permutation route (a placebo test with a smallest attainable p), if it has one."""
-    from .base import LABEL
+    from analysis.attribution.base import LABEL
 
     return next((i for i in result.inferences if i.role != LABEL and i.min_p is not None
                  and "permutation" in i.method), None)

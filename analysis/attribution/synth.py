@@ -40,7 +40,7 @@ programme ``min Σ w_j c_j`` because ``c ≥ 0`` (0.3 ms, against 3 ms for HiGHS
 linear programme's to 10⁻¹¹ in all but one, where two vertices tie to 1.5·10⁻⁵ of the tie-break
 objective (TLM84, GDP: weights differ by up to 0.05, the mean post gap by 0.001 log points); where
 the minimum is not an exact fit, the pre-period SSR is within 6·10⁻⁹ (relative) of SLSQP run with
-exact gradients to ``ftol`` 1e-16. ``tests/test_synth.py`` checks the solver against pysyncon,
+exact gradients to ``ftol`` 1e-16. ``tests/attribution/test_synth.py`` checks the solver against pysyncon,
 SLSQP and HiGHS. Both NNLS steps treat the years alike: permuting them permutes the residuals.
 
 **Pre-period error ``s``, leave-one-year-out.** Each pre-event year is predicted by weights fitted
@@ -58,7 +58,7 @@ and every placebo, so the p-value tests the estimand itself: ``p = (1 + #{placeb
 (1 + n)`` (``estimate_p`` is the same number), never below ``min_p = 1/(n + 1)``. It is exact if,
 with no effect, the treated unit's standardised mean gap ``ḡ / s`` is exchangeable with the
 placebos'. On simulated panels shaped like the real data the rejection rate at 0.05 is 0.058 (1,200
-null units; ``tests/test_synth.py``).
+null units; ``tests/attribution/test_synth.py``).
 
 **Interval.** The test inverted: a constant effect δ over the window is retained when
 ``|ḡ − δ| / s`` is not rejected. The weights are fitted on pre-event years only, so δ moves the
@@ -106,7 +106,7 @@ it is not run. With 145 donors and ten years the all-years refit nearly reproduc
 path (exactly, for GDHI per head) and the test is then conservative (rejection rate 0.008 at 0.05
 on simulated null panels). pysyncon's ``ConformalInference`` was not used: its refit under ``H0``
 keeps the predictors, so the weights, fixed (its interval equals the inversion without refitting,
-``tests/test_synth.py``), and it gives only per-year intervals, no test of a window's average.
+``tests/attribution/test_synth.py``), and it gives only per-year intervals, no test of a window's average.
 
 **Leave-one-out** (:func:`leave_one_out`; for Scotland's headline fits the ledger passes
 ``fit(..., loo=True)``): refit dropping, in turn, each donor of weight at least
@@ -125,7 +125,7 @@ range in every pre-year (a necessary condition for lying in their convex hull); 
 partnerships: the comparison is between partnership regimes); no spillovers — untestable,
 ``None``. A check whose statistic cannot be computed is ``None`` with the reason, never ``False``.
 
-**Validation** (``tests/test_benchmark_basque.py``): Abadie & Gardeazabal's (2003) Basque Country
+**Validation** (``tests/attribution/test_benchmark_basque.py``): Abadie & Gardeazabal's (2003) Basque Country
 with this module's method, against the published gap, and pysyncon's predictor-matching ``Synth``
 reproducing the paper's weights as a check that the data are read right.
 
@@ -146,8 +146,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from .base import REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
-from .did import LSP_CAVEAT, area_level
+from analysis.attribution.base import REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
+from analysis.attribution.did import LSP_CAVEAT, area_level
 
 DESIGN = "synth"
 P_KIND = "permutation (placebo-in-space, studentised mean gap)"

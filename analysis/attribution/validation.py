@@ -2,7 +2,7 @@
 
 Benchmarks live in ``data/benchmarks/`` (provenance and SHA-256 in its README); the published
 results to compare against are in ``data/benchmarks/published.csv``, each with its source. The
-tests (``tests/test_benchmark_*.py``) assert the comparisons with stated tolerances; the Methods
+tests (``tests/attribution/test_benchmark_*.py``) assert the comparisons with stated tolerances; the Methods
 appendix shows the same numbers, computed by these functions when the book is built.
 """
 
@@ -13,8 +13,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .. import paths, settings
-from . import synth
+from analysis import paths, settings
+from analysis.attribution import synth
 
 BENCHMARKS = paths.ROOT / "data" / "benchmarks"
 BASQUE, SPAIN, BASQUE_EVENT = 17, 1, 1970
@@ -88,7 +88,7 @@ def quarter_number(label: str) -> int:
 def organ_frame() -> pd.DataFrame:
     """The design frame (``did.COLUMNS``): each state its own region, California treated; the
     quarter number stands in the ``year`` column."""
-    from . import did
+    from analysis.attribution import did
 
     raw = pd.read_csv(BENCHMARKS / "organ_donation.csv")
     out = pd.DataFrame({"area_code": raw["State"], "country": "United States", "region": raw["State"],
@@ -110,7 +110,7 @@ def organ_cfg() -> dict:
 @functools.cache
 def organ_donations() -> dict[str, object]:
     """The book's difference-in-differences on Kessler & Roth's (2014) California natural experiment."""
-    from . import did
+    from analysis.attribution import did
 
     df, cfg = organ_frame(), organ_cfg()
     res = did.fit_did(df, ORGAN_EVENT, outcome="organ_donor_registration_rate", area=ORGAN_TREATED, cfg=cfg)

@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .base import DesignResult
+from analysis.attribution.base import DesignResult
 
 ATTRIBUTABLE = "attributable"
 DETECTED = "detected"

@@ -1,0 +1,159 @@
+"""Chapter 6 (aspirations): health improvement and community safety outcomes over time.
+
+All the analyses are descriptive (level 1 of the Maryland Scientific Methods Scale): associations
+across the 32 partnerships, never effects of Community Planning.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import settings
+from analysis.data.panel import Outputs
+from analysis.pages import figures
+from analysis.pages.common import GROUP_CASE, PageResult, council_rows, fmt, partnership_groups, scotland_series
+
+# --------------------------------------------------------------------------------------------
+# Chapter 6: health improvement and community safety outcomes over time
+
+CH06_PANELS = (
+    ("alcohol_specific_death_rate_pooled", "Alcohol-specific deaths (3-year pooled)", "per 100,000 (crude)"),
+    ("scotpho_deaths_all_ages", "Deaths, all ages (3-year)", "per 100,000 (age-sex standardised)"),
+    ("scotpho_crime_rate", "Recorded crime (survey years only)", "per 1,000 people"),
+    ("cpop_dwelling_fires", "Dwelling fires", "per 100,000 people"),
+)
+
+
+CASE_PALE = "#7FB3D8"  # Okabe-Ito blue mixed half-and-half with white
+OTHER_PALE = "#C4C4C4"
+
+
+def _spaghetti(ax, panel: pd.DataFrame, indicator: str, title: str, unit: str, groups: pd.Series) -> dict:
+    rows = council_rows(panel, indicator)
+    wide = rows.pivot_table(index="year", columns="area_code", values="value", aggfunc="first").sort_index()
+    from matplotlib.ticker import MaxNLocator
+
+    # opaque pale colours (not transparency) keep the PNG small
+    for code in wide.columns:
+        colour = CASE_PALE if groups.get(code) == GROUP_CASE else OTHER_PALE
+        ax.plot(wide.index, wide[code], color=colour, lw=0.7, marker="." if len(wide) < 8 else None, ms=2.5,
+                antialiased=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    scot = scotland_series(panel, indicator).reindex(wide.index)
+    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, marker="o" if len(wide) < 8 else None, ms=4)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(unit, fontsize=8.5)
+    ax.tick_params(labelsize=8)
+    first, last = int(wide.index.min()), int(wide.index.max())
+    both = wide.loc[[first, last]].dropna(axis=1)
+    return {"first": first, "last": last, "scot_first": float(scot.loc[first]), "scot_last": float(scot.loc[last]),
+            "n_fell": int((both.loc[last] < both.loc[first]).sum()), "n": int(both.shape[1]),
+            "periods": rows.drop_duplicates("year").set_index("year")["period"].to_dict()}
+
+
+def ch06(outputs: Outputs, ledger: pd.DataFrame | None = None) -> PageResult:
+    panel = outputs.panel
+    groups = partnership_groups()
+    fig, axes = figures.new_figure(width=9, height=6, nrows=2, ncols=2)
+    facts = {}
+    for ax, (indicator, title, unit) in zip(axes.flat, CH06_PANELS, strict=True):
+        facts[indicator] = _spaghetti(ax, panel, indicator, title, unit, groups)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="#000000", lw=2.4, label="Scotland"),
+               Line2D([], [], color=CASE_PALE, lw=1.2, label="case-study partnership"),
+               Line2D([], [], color=OTHER_PALE, lw=1.2, label="other partnership")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    res = PageResult()
+    short = {"alcohol_specific_death_rate_pooled": "alc", "scotpho_deaths_all_ages": "deaths",
+             "scotpho_crime_rate": "crime", "cpop_dwelling_fires": "fires"}
+    for indicator, f in facts.items():
+        k = short[indicator]
+        res.text.update({
+            f"{k}-first": f["periods"][f["first"]], f"{k}-last": f["periods"][f["last"]],
+            f"{k}-scot-first": fmt(f["scot_first"], 1), f"{k}-scot-last": fmt(f["scot_last"], 1),
+            f"{k}-scot-change": f"{(f['scot_last'] / f['scot_first'] - 1):+.0%}",
+            f"{k}-n-fell": str(f["n_fell"]), f"{k}-n": str(f["n"]),
+        })
+    # the peak of the pooled alcohol series
+    scot_alc = scotland_series(panel, "alcohol_specific_death_rate_pooled")
+    peak = int(scot_alc.idxmax())
+    res.text["alc-peak"] = council_rows(panel, "alcohol_specific_death_rate_pooled").drop_duplicates("year").set_index(
+        "year").loc[peak, "period"]
+    res.text["alc-peak-value"] = fmt(scot_alc.max(), 1)
+    alt = (
+        f"Four small-multiple line charts, one line per partnership and Scotland in black. Scotland's pooled "
+        f"alcohol-specific death rate went from {res.text['alc-scot-first']} ({res.text['alc-first']}) to a peak of "
+        f"{res.text['alc-peak-value']} ({res.text['alc-peak']}), then {res.text['alc-scot-last']} "
+        f"({res.text['alc-last']}); all-age deaths changed by {res.text['deaths-scot-change']} between "
+        f"{res.text['deaths-first']} and {res.text['deaths-last']}; recorded crime changed "
+        f"{res.text['crime-scot-change']} between {res.text['crime-first']} and {res.text['crime-last']}; "
+        f"dwelling fires changed {res.text['fires-scot-change']} from {res.text['fires-first']} to "
+        f"{res.text['fires-last']}."
+    )
+    figures.glue_figure("fig-ch06-outcomes", fig, alt)
+
+    # within-area inequality: RII of alcohol-related hospital admissions
+    ind = "scotpho_alcohol_admissions"
+    rii = council_rows(panel, ind, "rii")
+    wide = rii.pivot_table(index="year", columns="area_code", values="value", aggfunc="first").sort_index()
+    scot_rii = scotland_series(panel, ind, "rii").reindex(wide.index)
+    periods = rii.drop_duplicates("year").set_index("year")["period"]
+    fig2, ax = figures.new_figure(width=9, height=4)
+    ax.boxplot([wide.loc[y].dropna().to_numpy() for y in wide.index], positions=list(wide.index), widths=0.6,
+               patch_artist=True, boxprops={"facecolor": figures.OKABE_ITO[4], "alpha": 0.6},
+               medianprops={"color": "#000000"}, flierprops={"markersize": 3})
+    ax.plot(scot_rii.index, scot_rii.values, color=figures.OKABE_ITO[5], lw=2, marker="o", ms=4, label="Scotland")
+    ax.axhline(0, color="#000000", lw=0.6)
+    ax.set_xticks(list(wide.index))
+    ax.set_xticklabels([periods[y] for y in wide.index], rotation=60, fontsize=7.5)
+    ax.set_ylabel("relative index of inequality")
+    ax.set_title("Within-area inequality in alcohol-related hospital admissions, by council")
+    ax.legend(fontsize=8, loc="upper right")
+    y0, y1 = int(wide.index.min()), int(wide.index.max())
+    med0, med1 = float(wide.loc[y0].median()), float(wide.loc[y1].median())
+    res.text.update({
+        "rii-first": periods[y0], "rii-last": periods[y1],
+        "rii-med-first": fmt(med0, 2), "rii-med-last": fmt(med1, 2),
+        "rii-scot-first": fmt(scot_rii.loc[y0], 1), "rii-scot-last": fmt(scot_rii.loc[y1], 1),
+        "rii-min-last": fmt(wide.loc[y1].min(), 1), "rii-max-last": fmt(wide.loc[y1].max(), 1),
+        "rii-med-change": f"{med1 - med0:+.2f}",
+        "rii-n-positive-last": str(int((wide.loc[y1] > 0).sum())), "rii-n-last": str(int(wide.loc[y1].notna().sum())),
+    })
+    alt2 = (
+        f"Box plots of the 32 councils' relative index of inequality in alcohol-related hospital admissions for each "
+        f"year from {periods[y0]} to {periods[y1]}: the median council's index moved from {res.text['rii-med-first']} "
+        f"to {res.text['rii-med-last']} and Scotland's from {res.text['rii-scot-first']} to "
+        f"{res.text['rii-scot-last']}; in {periods[y1]} {res.text['rii-n-positive-last']} of {res.text['rii-n-last']} "
+        f"councils still had higher admission rates in their more deprived areas."
+    )
+    figures.glue_figure("fig-ch06-rii", fig2, alt2)
+
+    if ledger is not None:
+        from analysis.attribution import verdicts as rules
+
+        rows = ledger[ledger["chapter"] == 6]
+        res.text["ledger-n"] = str(len(rows))
+        res.text["ledger-outcomes"] = str(int(rows.loc[rows["outcome"] != "", "outcome"].nunique()))
+        names = rules.labels(settings.load()["attribution"])
+        for role in ("confirmatory", "exploratory"):
+            counts = rows.loc[rows["role"] == role, "verdict_key"].value_counts()
+            res.text[f"ledger-{role}-n"] = str(int(counts.sum()))
+            res.text[f"ledger-{role}-verdicts"] = "; ".join(
+                f"{names[k]}: {int(counts[k])}" for k in rules.KEYS if k in counts) or "none"
+        named = rows.assign(verdict=rows["verdict_key"].map(names))
+        table = named.groupby(["outcome", "design", "role", "verdict"]).size().rename("claims").reset_index()
+        titles = outputs.indicators.set_index("indicator")["title"]
+        table["outcome"] = [titles.get(o, o) if o else "(report claim)" for o in table["outcome"]]
+        res.tables["ledger"] = table.rename(columns={"outcome": "Outcome", "design": "Design", "role": "Role",
+                                                     "verdict": "Verdict", "claims": "Claims"})
+    return res
+
+
+def build() -> PageResult:
+    """The chapter on the panel and the evidence ledger."""
+    from analysis.attribution import ledger
+    from analysis.data import panel
+
+    return ch06(panel.build(), ledger.ledger())

@@ -1,0 +1,468 @@
+"""Boundaries, maps and the generated partnership profiles.
+
+The boundary tests check the file's content against independent facts (the register's codes,
+Scotland's and Highland's areas), the decoding against a small decoder of the TopoJSON arcs written
+here, and that a tampered file fails with an error naming it. The map tests draw real maps and
+check patches, outlines and PNG sizes. The profile tests generate the 33 pages into a temporary
+folder and read them as text; the last test reads the built HTML and is skipped until the book has
+been built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+from analysis import paths
+from analysis.data import geo, register
+from analysis.errors import ChecksumError, ParseError, UnknownAreaError
+from analysis.pages import figures, maps
+from analysis.pages.profiles import facts, render
+
+SCOTLAND_KM2 = 78_809
+HIGHLAND_KM2 = 26_162
+HIGHLAND = "S12000017"
+#: A PNG at the house DPI should stay under this many bytes.
+MAX_PNG = 150_000
+#: A profile page with its images should stay under this many bytes.
+MAX_PAGE = 1_500_000
+
+
+# --------------------------------------------------------------------------------------------
+# boundaries
+
+
+@pytest.fixture(scope="module")
+def bounds():
+    return geo.boundaries()
+
+
+def test_boundaries_are_the_32_councils_with_current_codes(bounds):
+    assert len(bounds) == 32
+    assert list(bounds["area_code"]) == list(register.council_codes())
+    assert bounds["area_code"].is_unique
+    # the four councils recoded since 2013 carry their current codes
+    assert {"S12000047", "S12000048", "S12000049", "S12000050"} <= set(bounds["area_code"])
+    assert not {"S12000015", "S12000024", "S12000044", "S12000046"} & set(bounds["area_code"])
+    assert list(bounds["area_name"]) == [register.name_of(c) for c in bounds["area_code"]]
+    assert bounds.crs.to_epsg() == 4326
+
+
+def test_boundaries_are_valid_polygons(bounds):
+    assert bounds.is_valid.all()
+    assert set(bounds.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert not bounds.is_empty.any()
+
+
+def test_areas_match_scotland_and_highland(bounds):
+    km2 = bounds.to_crs(geo.CRS_BNG).set_index("area_code").area / 1e6
+    assert km2.sum() == pytest.approx(SCOTLAND_KM2, rel=0.01)
+    assert km2[HIGHLAND] == pytest.approx(HIGHLAND_KM2, rel=0.01)
+    assert geo.areas_km2()[HIGHLAND] == pytest.approx(km2[HIGHLAND])
+
+
+def test_gdal_reads_topojson():
+    """The installed GDAL has a TopoJSON reader (geo.py depends on it)."""
+    assert "r" in pyogrio.list_drivers().get("TopoJSON", "")
+
+
+def _decode_arc_points(topo: dict) -> np.ndarray:
+    """Every arc point in lon/lat: quantised positions are delta-encoded, then scaled and translated."""
+    scale = np.asarray(topo["transform"]["scale"])
+    translate = np.asarray(topo["transform"]["translate"])
+    return np.vstack([np.cumsum(np.asarray(arc, dtype=float), axis=0) * scale + translate for arc in topo["arcs"]])
+
+
+def test_decoding_agrees_with_an_independent_decoder(bounds):
+    topo = json.loads((paths.RAW / geo.BOUNDARY_FILE).read_text())
+    points = _decode_arc_points(topo)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    assert np.allclose(bounds.total_bounds, [lo[0], lo[1], hi[0], hi[1]], atol=1e-6)
+    # and a point inside Highland's decoded bounds lies in Highland's geometry
+    highland = bounds.set_index("area_code").geometry[HIGHLAND]
+    assert highland.contains(highland.representative_point())
+
+
+def _tamper(raw_copy: Path, edit) -> Path:
+    """Edit the copied TopoJSON with ``edit(topo)`` and record its new checksum."""
+    target = raw_copy / geo.BOUNDARY_FILE
+    topo = json.loads(target.read_text())
+    edit(topo)
+    target.write_text(json.dumps(topo))
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    sums = raw_copy / "SHA256SUMS"
+    lines = [f"{digest}  ./{geo.BOUNDARY_FILE}" if line.endswith(geo.BOUNDARY_FILE) else line
+             for line in sums.read_text().splitlines()]
+    sums.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def test_dropped_feature_raises_parse_error_naming_the_file(raw_copy):
+    _tamper(raw_copy, lambda t: t["objects"]["lad"]["geometries"].pop(3))
+    with pytest.raises(ParseError, match=r"martinjc_sco_topo_lad\.json.*found 31; missing") as info:
+        geo.council_boundaries(raw_copy)
+    assert info.value.file == "martinjc_sco_topo_lad.json"
+
+
+def test_bad_code_raises_unknown_area_error_naming_the_file(raw_copy):
+    def edit(topo):
+        topo["objects"]["lad"]["geometries"][0]["properties"]["LAD13CD"] = "S12999999"
+
+    _tamper(raw_copy, edit)
+    with pytest.raises(UnknownAreaError, match=r"martinjc_sco_topo_lad\.json.*S12999999") as info:
+        geo.council_boundaries(raw_copy)
+    assert info.value.file == "martinjc_sco_topo_lad.json"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t["objects"].update(other=t["objects"]["lad"]), "exactly one object"),
+    (lambda t: t["objects"].update(councils=t["objects"].pop("lad")), "exactly one object"),
+    (lambda t: t["objects"]["lad"]["geometries"][5]["properties"].pop("LAD13NM"), "feature 6 has properties"),
+    (lambda t: t["objects"]["lad"]["geometries"][1].update(
+        properties=dict(t["objects"]["lad"]["geometries"][0]["properties"])), "features 1 and 2 are both"),
+    (lambda t: t["objects"]["lad"].update(crs={"type": "name", "properties": {"name": "EPSG:27700"}}),
+     "unexpected CRS"),
+])
+def test_unexpected_layout_raises_parse_error(raw_copy, edit, message):
+    _tamper(raw_copy, edit)
+    with pytest.raises(ParseError, match=message) as info:
+        geo.council_boundaries(raw_copy)
+    assert info.value.file == "martinjc_sco_topo_lad.json"
+
+
+def test_name_disagreeing_with_code_is_an_error(raw_copy):
+    def edit(topo):
+        topo["objects"]["lad"]["geometries"][0]["properties"]["LAD13NM"] = "Fife"
+
+    _tamper(raw_copy, edit)
+    with pytest.raises(UnknownAreaError, match="Clackmannanshire but name 'Fife'"):
+        geo.council_boundaries(raw_copy)
+
+
+def test_changed_file_fails_its_checksum(raw_copy):
+    target = raw_copy / geo.BOUNDARY_FILE
+    target.write_text(target.read_text().replace("Highland", "Hielands"))
+    with pytest.raises(ChecksumError, match="martinjc_sco_topo_lad.json"):
+        geo.council_boundaries(raw_copy)
+
+
+# --------------------------------------------------------------------------------------------
+# maps
+
+
+def _facecolours(ax) -> dict[str, str]:
+    import matplotlib as mpl
+
+    return {p.get_gid(): mpl.colors.to_hex(p.get_facecolor()) for p in ax.patches
+            if str(p.get_gid()).startswith("S12")}
+
+
+def test_choropleth_continuous_draws_32_patches_and_outlines_the_highlight():
+    values = geo.areas_km2()
+    highlight = register.case_study_codes()
+    fig, ax = maps.choropleth(values, title="Area", label="km²", highlight=highlight)
+    patches = [p for p in ax.patches if str(p.get_gid()).startswith("S12")]
+    assert len(patches) == 32
+    assert sorted(p.get_gid() for p in patches) == sorted(register.council_codes())
+    assert maps.highlighted(ax) == sorted(highlight)
+    assert len(fig.axes) == 2  # the map and its colour bar
+    assert not ax.axison
+    colours = _facecolours(ax)
+    assert colours[HIGHLAND] != colours["S12000005"]  # the largest and a small council differ
+    size = len(figures.png_bytes(fig))
+    assert size <= MAX_PNG, f"continuous map PNG is {size:,} bytes"
+
+
+def test_choropleth_categorical_uses_okabe_ito_and_a_legend():
+    status = facts.status_frame()
+    fig, ax = maps.choropleth(status, title="Status", label="Part", categorical=True,
+                              highlight=register.pilot_codes())
+    colours = _facecolours(ax)
+    assert len(colours) == 32
+    assert set(colours.values()) <= {c.lower() for c in figures.OKABE_ITO}
+    assert len(set(colours.values())) == 3
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:3] == ["case study", "pilot", "neither"]
+    assert maps.highlighted(ax) == list(register.pilot_codes())
+    assert len(fig.axes) == 1  # no colour bar
+    assert len(figures.png_bytes(fig)) <= MAX_PNG
+
+
+def test_choropleth_missing_values_are_grey_and_unknown_codes_fail():
+    values = geo.areas_km2().drop(HIGHLAND)
+    fig, ax = maps.choropleth(values, title="Area", label="km²")
+    assert _facecolours(ax)[HIGHLAND] == maps.NO_DATA.lower()
+    assert "no data" in [t.get_text() for t in ax.get_legend().get_texts()]
+    figures.png_bytes(fig)
+    with pytest.raises(UnknownAreaError):
+        maps.choropleth(pd.Series({"S12000015": 1.0}), title="x", label="x")  # a 2013 code
+    with pytest.raises(UnknownAreaError):
+        maps.choropleth(values, title="x", label="x", highlight=["S99999999"])
+
+
+def test_small_islands_survive_simplification():
+    drawn = geo.drawing_boundaries(maps.TOLERANCE).set_index("area_code")
+    full = geo.boundaries().to_crs(geo.CRS_BNG).set_index("area_code")
+    for code in ("S12000027", "S12000023", "S12000013"):  # Shetland, Orkney, the Western Isles
+        n_full = len(getattr(full.geometry[code], "geoms", [full.geometry[code]]))
+        n_drawn = len(getattr(drawn.geometry[code], "geoms", [drawn.geometry[code]]))
+        assert n_drawn == n_full
+    assert drawn.area.sum() / 1e6 == pytest.approx(SCOTLAND_KM2, rel=0.01)
+
+
+def test_locator_colours_one_council_and_rings_small_ones():
+    fig, ax = maps.locator("S12000005", title="Clackmannanshire")
+    colours = _facecolours(ax)
+    strong = {c for c in colours.values() if c != maps.BASE_GREY.lower()}
+    assert [k for k, v in colours.items() if v in strong] == ["S12000005"]
+    assert "ring-S12000005" in [p.get_gid() for p in ax.patches]
+    assert len(figures.png_bytes(fig)) <= MAX_PNG
+    fig, ax = maps.locator(HIGHLAND, title="Highland")
+    assert "ring-S12000017" not in [p.get_gid() for p in ax.patches]
+    figures.png_bytes(fig)
+
+
+def test_map_credit_follows_the_licence_files():
+    files = ("martinjc_licence.txt", "martinjc_licence.ons.md")
+    licences = " ".join((paths.RAW / "geo" / f).read_text() for f in files)
+    assert "Creative Commons Attribution 4.0" in licences and "CC BY 4.0" in maps.MAP_CREDIT
+    assert "Martin Chorley" in licences and "Martin Chorley" in maps.MAP_CREDIT
+    assert "Crown copyright and database right" in licences and "Crown copyright and database right" in maps.MAP_CREDIT
+    assert "Open Government Licence" in licences and "Open Government Licence" in maps.MAP_CREDIT
+
+
+# --------------------------------------------------------------------------------------------
+# profiles: the generated markdown
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("profiles")
+    render.write_profiles(out)
+    return out
+
+
+def test_slugs():
+    assert facts.slug("S12000036") == "city-of-edinburgh"
+    assert facts.slug("S12000013") == "na-h-eileanan-siar"
+    assert facts.slug("S12000048") == "perth-and-kinross"
+
+
+def test_thirty_two_pages_and_an_index(pages):
+    files = sorted(p.name for p in pages.glob("*.md"))
+    expected = sorted(f"{facts.slug(c)}.md" for c in register.council_codes())
+    assert files == sorted([*expected, "index.md"])
+
+
+def test_each_page_names_its_own_council_and_code(pages):
+    reg = register.load_register()
+    for rec in reg.itertuples(index=False):
+        text = (pages / f"{facts.slug(rec.code)}.md").read_text()
+        assert f"({f'profile-{rec.code}'})=\n# {rec.name}\n" in text
+        assert not text.startswith("---"), "a generated page has no notebook front matter"
+        assert "{code-cell}" not in text and "{glue" not in text, "every value is filled in when the page is written"
+        assert f"Its council area code is {rec.code}." in text
+        for fig in ("locator", "outcomes", "inequality"):
+            assert f":name: fig-{rec.code}-{fig}\n" in text
+            assert (pages / "figures" / f"{facts.slug(rec.code)}-{fig}.png").stat().st_size > 0
+        assert f'aria-label="Evidence ledger rows about {html.escape(rec.name)}"' in text
+        others = [c for c in reg["code"] if c != rec.code]
+        assert not any(c in text for c in others), f"{rec.name}'s page mentions another council's code"
+        cite = "{cite:p}`stevenson2002{executive summary, para 2}`"
+        assert cite in text
+        if rec.case_study:
+            assert "case-study partnerships whose members the report interviewed" in text
+        elif rec.pilot:
+            assert "the pilot exercise" in text and "was not one of the report's case studies" in text
+        else:
+            assert "neither one of the report's case-study partnerships nor the site of its pilot" in text
+
+
+def test_each_page_holds_its_partnerships_own_facts(pages):
+    for code in ("S12000036", "S12000049", "S12000013"):
+        text = (pages / f"{facts.slug(code)}.md").read_text()
+        values = facts.profile_facts(code)
+        for key in ("population", "population-year", "area-km2", "alcohol-sentence", "ledger-sentence"):
+            assert values[key] in text, (code, key)
+
+
+def test_fill_refuses_a_key_the_facts_do_not_give():
+    assert render.fill("had {glue:text}`population` people", {"population": "5,000"}) == "had 5,000 people"
+    with pytest.raises(KeyError, match="nonsense"):
+        render.fill("{glue:text}`nonsense`", {"population": "5,000"})
+
+
+def test_index_lists_every_page_and_marks_case_studies(pages):
+    text = (pages / "index.md").read_text()
+    for code in register.council_codes():
+        line = next(x for x in text.splitlines() if x.startswith(f"- {{doc}}`{facts.slug(code)}`"))
+        if code in register.case_study_codes():
+            assert line.endswith("(case study)")
+        elif code in register.pilot_codes():
+            assert line.endswith("(pilot)")
+        else:
+            assert line.endswith("`")
+
+
+FENCE = re.compile(r"^(`{3,}|:{3,})")
+ROLE = re.compile(r"\{[a-z:]+\}`[^`]*`")
+
+
+def prose_lines(text: str) -> list[str]:
+    """A page template's prose: without labels, directives and their options, raw HTML and roles."""
+    out, in_raw = [], False
+    for line in text.splitlines():
+        if line.startswith("```{raw}"):
+            in_raw = True
+            continue
+        if in_raw:
+            in_raw = not line.startswith("```")
+            continue
+        if re.match(r"^\([^)]*\)=$", line) or FENCE.match(line) or re.match(r"^:[a-z-]+:", line):
+            continue
+        out.append(ROLE.sub("", line))
+    return out
+
+
+@pytest.mark.parametrize("code", ["S12000036", "S12000005", "S12000050"])
+def test_no_typed_digits_in_the_templates(code):
+    """Every number on a profile comes from its facts: the templates, before they are filled, type none."""
+    figs = {name: ("figures/x.png", "alt") for name in ("locator", "outcomes", "inequality")}
+    for template in (render.page_text(code, figs), render.index_text({"map": ("figures/x.png", "alt")})):
+        for line in prose_lines(template):
+            assert not re.search(r"\d", line), f"typed number in {line!r}"
+
+
+def test_prose_check_would_catch_a_typed_number():
+    text = "(profile-S12000036)=\n# X\n\nIt had 500 people {glue:text}`pop`.\n"
+    assert any(re.search(r"\d", line) for line in prose_lines(text))
+
+
+def test_write_profiles_removes_stale_pages(tmp_path):
+    (tmp_path / "old-council.md").write_text("# gone")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "old-council-locator.png").write_bytes(b"x")
+    render.write_profiles(tmp_path)
+    assert not (tmp_path / "old-council.md").exists()
+    assert not (tmp_path / "figures" / "old-council-locator.png").exists()
+    assert len(list(tmp_path.glob("*.md"))) == 33
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 32 * 3 + 1
+
+
+def test_write_profiles_skips_work_when_nothing_changed(pages, monkeypatch):
+    before = {p.name: p.stat().st_mtime_ns for p in pages.glob("*.md")}
+    monkeypatch.setattr(render, "partnership_page", lambda *a: pytest.fail("a page was made again"))
+    render.write_profiles(pages)
+    assert {p.name: p.stat().st_mtime_ns for p in pages.glob("*.md")} == before
+
+
+# --------------------------------------------------------------------------------------------
+# profiles: the numbers and figures
+
+
+def _latest_population(p: pd.DataFrame, code: str) -> tuple[int, float]:
+    rows = p[(p["indicator"] == "population") & (p["breakdown"] == "all") & (p["area_code"] == code)]
+    last = rows.sort_values("year").iloc[-1]
+    return int(last["year"]), float(last["value"])
+
+
+def test_population_facts_match_the_panel(outputs):
+    for code in ("S12000036", "S12000027", "S12000042"):
+        year, value = _latest_population(outputs.panel, code)
+        got = facts.population_facts(code)
+        assert got["population"] == f"{value:,.0f}"
+        assert got["population-year"] == str(year)
+
+
+def test_outcome_sentence_matches_the_panel(outputs):
+    p = outputs.panel
+    rows = p[(p["indicator"] == "alcohol_specific_death_rate_pooled") & (p["breakdown"] == "all")]
+    code = "S12000049"
+    own = rows[rows["area_code"] == code].set_index("period")["value"]
+    scot = rows[rows["area_code"] == register.SCOTLAND_CODE].set_index("period")["value"]
+    last = own.index.max()
+    got = facts.outcome_facts(code, facts.OUTCOMES[0])
+    assert got["period"] == last
+    assert got["latest"] == f"{own[last]:,.1f}" and got["scotland"] == f"{scot[last]:,.1f}"
+    assert (own > scot.reindex(own.index)).all()  # Glasgow above Scotland in every window ...
+    assert f"above Scotland in every period from {own.index.min()} to {last}" in got["alt"]  # ... and says so
+
+
+def test_family_average_is_the_mean_of_the_group(outputs):
+    p = outputs.panel
+    reg = register.load_register().set_index("code")
+    code = "S12000036"
+    group = reg.index[reg[facts.FAMILY_COLUMN] == reg.at[code, facts.FAMILY_COLUMN]]
+    rows = p[(p["indicator"] == "employment_rate") & (p["breakdown"] == "all") & p["area_code"].isin(group)]
+    frame = facts.comparison(code, "employment_rate")
+    assert frame.loc["2015", "family"] == pytest.approx(rows[rows["period"] == "2015"]["value"].mean())
+
+
+def test_ledger_rows_are_the_partnerships_own(outputs):
+    from analysis.attribution import ledger
+
+    full = ledger.ledger()
+    for code in ("S12000049", "S12000017"):
+        rows = facts.ledger_rows(code)
+        own = rows[rows["scope"] == "this partnership"]
+        assert sorted(own["claim_id"]) == sorted(full.loc[full["area_code"] == code, "claim_id"])
+        itl3 = register.split_list(register.load_register().set_index("code").at[code, "itl3_codes"])
+        assert set(rows.loc[rows["scope"] != "this partnership", "area_code"]) <= set(itl3)
+        assert len(facts.ledger_table(code)) == len(rows)
+
+
+@pytest.mark.parametrize("code", ["S12000049", "S12000023"])
+def test_profile_figures_state_findings_and_stay_small(code):
+    for make in (render.locator_figure, render.outcomes_figure, render.inequality_figure):
+        fig, alt = make(code)
+        assert register.name_of(code) in alt and re.search(r"\d", alt)
+        size = len(figures.png_bytes(fig))
+        assert size <= MAX_PNG, f"{make.__name__}({code}) PNG is {size:,} bytes"
+
+
+def test_period_midpoints():
+    assert facts.period_mid("2005") == 2005.5
+    assert facts.period_mid("2005/06") == 2005.75
+    assert facts.period_mid("2002-2004") == 2003.5
+    assert facts.period_mid("2002/03-2004/05") == 2003.75
+
+
+# --------------------------------------------------------------------------------------------
+# the built book
+
+
+def _page_text(html: str) -> str:
+    main = re.search(r"<main.*?</main>", html, re.S)
+    text = re.sub(r"<script.*?</script>", "", main.group(0) if main else html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).replace("&amp;", "&")
+
+
+@pytest.mark.book
+def test_built_profiles_show_their_own_values(outputs):
+    built = paths.ROOT / "_build" / "html" / "book" / "profiles"
+    pages = {p.stem: p for p in built.glob("*.html")}
+    assert "index" in pages
+    assert len(pages) == 33, sorted(pages)
+    reg = register.load_register()
+    for rec in reg.itertuples(index=False):
+        page = pages[facts.slug(rec.code)]
+        html = page.read_text(encoding="utf-8")
+        text = _page_text(html)
+        year, value = _latest_population(outputs.panel, rec.code)
+        assert f"<h1>{rec.name}" in html
+        assert rec.code in text
+        assert f"{rec.name} had {value:,.0f} residents in {year}" in text, rec.name
+        images = re.findall(r'<img [^>]*src="([^"]+)"', html)
+        assert len(images) == 3
+        size = len(html.encode()) + sum((page.parent / src).resolve().stat().st_size for src in images)
+        assert size <= MAX_PAGE, f"{page.name}: {size:,} bytes with images"
+        for alt in re.findall(r'<img [^>]*alt="([^"]*)"', html):
+            assert re.search(r"\d", alt), f"{page.name}: alt text states no finding: {alt!r}"
