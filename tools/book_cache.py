@@ -7,8 +7,8 @@ Two jobs, run by ``make book`` before Sphinx (``python -m tools.book_cache``):
    input a page can depend on — raw checksums, reference files, the code of the core, the data
    layer, the designs and the page modules, the settings, library versions — is recorded beside
    the execution cache; when it differs, the execution cache and Sphinx's parsed pages are cleared,
-   so no page shows results from older inputs. The command line and the build tools in this folder are not in the key: editing the benchmark, the downloads
-   or the PDF step re-executes nothing.
+   so no page shows results from older inputs. The command line and the build tools in this folder
+   are not in the key: editing the benchmark, the downloads or the PDF step re-executes nothing.
 2. **Stock parallel execution** (:func:`execute`). The pages that are notebooks (MyST pages with a
    kernel in their front matter; the generated partnership profiles are plain MyST and are not)
    are added to Jupyter Book's own cache as a jupyter-cache project, read with myst-nb's reader
