@@ -20,7 +20,7 @@ from analysis.pages.claims import (
     short_reason,
     verdict_counts,
 )
-from analysis.pages.common import PageResult
+from analysis.pages.common import PageResult, confidence
 
 
 def ledger_display(led: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -137,6 +137,7 @@ def build() -> PageResult:
     """Everything the page glues and shows."""
     led = ledger.ledger()
     page = PageResult()
+    page.text["conf"], page.text["conf-eq"] = confidence(), confidence(equivalence=True)
     page.text.update(verdict_counts(led))
     page.add("mult", claims.multiplicity_values(led))
     page.markdown["conclusions"] = "\n".join(f"- {c}" for c in conclusions(led))
