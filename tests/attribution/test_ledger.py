@@ -139,6 +139,18 @@ def test_cli_attribute_prints_a_readable_table():
     assert "verdict" in out.stdout and "Scotland" in out.stdout
 
 
+def test_cli_attribute_runs_a_council_level_design_with_the_settings_recipe(led):
+    """A district outcome's DiD reuses its configured ``area_level: district`` and matches the ledger."""
+    out = run_cli("attribute", "--outcome", "gdhi_per_head_lad", "--design", "did", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    configured = led[led["claim_id"].str.startswith("gdhi-council-did:")]
+    assert len(rows) == len(configured)
+    by_window = configured.set_index("window")["estimate"]
+    for row in rows:
+        assert row["estimate"] == pytest.approx(by_window[row["window"]])
+
+
 # --------------------------------------------------------------------------------------------
 # the council-level comparison
 
