@@ -270,7 +270,7 @@ def test_each_page_names_its_own_council_and_code(pages):
         assert not text.startswith("---"), "a generated page has no notebook front matter"
         assert "{code-cell}" not in text and "{glue" not in text, "every value is filled in when the page is written"
         assert f"Its council area code is {rec.code}." in text
-        for fig in ("locator", "outcomes", "inequality"):
+        for fig in ("locator", "outcomes", "inequality", "twin"):
             assert f":name: fig-{rec.code}-{fig}\n" in text
             assert (pages / "figures" / f"{facts.slug(rec.code)}-{fig}.png").stat().st_size > 0
         assert f'aria-label="Evidence ledger rows about {html.escape(rec.name)}"' in text
@@ -332,11 +332,15 @@ def prose_lines(text: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("code", ["S12000036", "S12000005", "S12000050"])
+@pytest.mark.parametrize("code", ["S12000036", "S12000005", "S12000050", "S12000027"])
 def test_no_typed_digits_in_the_templates(code):
-    """Every number on a profile comes from its facts: the templates, before they are filled, type none."""
-    figs = {name: ("figures/x.png", "alt") for name in ("locator", "outcomes", "inequality")}
-    for template in (render.page_text(code, figs), render.index_text({"map": ("figures/x.png", "alt")})):
+    """Every number on a profile comes from its facts: the templates, before they are filled, type none
+    (the twin section and the provenance lines included)."""
+    figs = {name: ("figures/x.png", "alt", "figures/x.csv") for name in render.MAKERS}
+    page = render.page_text(code, figs)
+    assert "## Against its own synthetic twin" in page and "{glue:text}`twin-gdhi-gap`" in page
+    assert 'class="cpp-source"' in page
+    for template in (page, render.index_text({"map": ("figures/x.png", "alt", "figures/x.csv")})):
         for line in prose_lines(template):
             assert not re.search(r"\d", line), f"typed number in {line!r}"
 
@@ -350,11 +354,15 @@ def test_write_profiles_removes_stale_pages(tmp_path):
     (tmp_path / "old-council.md").write_text("# gone")
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "old-council-locator.png").write_bytes(b"x")
+    (tmp_path / "figures" / "old-council-locator.csv").write_text("x\n")
     render.write_profiles(tmp_path)
     assert not (tmp_path / "old-council.md").exists()
     assert not (tmp_path / "figures" / "old-council-locator.png").exists()
+    assert not (tmp_path / "figures" / "old-council-locator.csv").exists()
     assert len(list(tmp_path.glob("*.md"))) == 33
-    assert len(list((tmp_path / "figures").glob("*.png"))) == 32 * 3 + 1
+    n_figures = 32 * len(render.MAKERS) + 1
+    assert len(list((tmp_path / "figures").glob("*.png"))) == n_figures
+    assert len(list((tmp_path / "figures").glob("*.csv"))) == n_figures
 
 
 def test_write_profiles_skips_work_when_nothing_changed(pages, monkeypatch):
@@ -421,8 +429,8 @@ def test_ledger_rows_are_the_partnerships_own(outputs):
 
 @pytest.mark.parametrize("code", ["S12000049", "S12000023"])
 def test_profile_figures_state_findings_and_stay_small(code):
-    for make in (render.locator_figure, render.outcomes_figure, render.inequality_figure):
-        fig, alt = make(code)
+    for make in render.MAKERS.values():
+        fig, alt, _ = make(code)
         assert register.name_of(code) in alt and re.search(r"\d", alt)
         size = len(figures.png_bytes(fig))
         assert size <= MAX_PNG, f"{make.__name__}({code}) PNG is {size:,} bytes"
@@ -461,8 +469,34 @@ def test_built_profiles_show_their_own_values(outputs):
         assert rec.code in text
         assert f"{rec.name} had {value:,.0f} residents in {year}" in text, rec.name
         images = re.findall(r'<img [^>]*src="([^"]+)"', html)
-        assert len(images) == 3
+        assert len(images) == len(render.MAKERS)
         size = len(html.encode()) + sum((page.parent / src).resolve().stat().st_size for src in images)
         assert size <= MAX_PAGE, f"{page.name}: {size:,} bytes with images"
         for alt in re.findall(r'<img [^>]*alt="([^"]*)"', html):
             assert re.search(r"\d", alt), f"{page.name}: alt text states no finding: {alt!r}"
+        assert "Against its own synthetic twin" in text
+
+
+@pytest.mark.book
+def test_built_profile_figures_link_to_their_maker_and_offer_their_data():
+    """As on the executed pages: under every figure, a link to its maker's source page (which exists
+    and has the function's anchor) and a CSV download that holds rows."""
+    from bs4 import BeautifulSoup
+
+    built = paths.ROOT / "_build" / "html" / "book" / "profiles"
+    checked = 0
+    for page in sorted(built.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for figure in soup.find_all("figure"):
+            line = figure.find(class_="cpp-provenance")
+            assert line is not None, f"{page.name}: figure {figure.get('id')} has no provenance line"
+            link = line.find("a", class_="cpp-source")
+            target, _, anchor = link["href"].partition("#")
+            source = (page.parent / target).resolve()
+            assert source.exists(), f"{page.name}: {link['href']}"
+            assert BeautifulSoup(source.read_text(encoding="utf-8"), "html.parser").find(id=anchor) is not None
+            download = line.find("a", class_="download")
+            data = (page.parent / download["href"]).resolve()
+            assert len(pd.read_csv(data)) > 0, f"{page.name}: {download['href']} holds no rows"
+            checked += 1
+    assert checked == 32 * len(render.MAKERS) + 1
