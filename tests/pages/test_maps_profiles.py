@@ -512,7 +512,10 @@ def test_every_page_has_a_twin_section_with_both_outcomes_as_in_the_ledger(pages
             assert f"was {claims.fmt(row['estimate'])} log points" in sub, (code, twin.key)
             assert f"{level}% interval {claims.interval(row['ci_low'], row['ci_high'])})" in sub, (code, twin.key)
             assert f"minimum detectable effect, is {claims.fmt(row['mde'])} log points" in sub
-            assert f"p = {claims.fmt_p(row['p_value'])};" in sub
+            assert f"p = {claims.fmt_p(row['p_value'])} (" in sub
+            chosen = settings.load()["attribution"]["multiplicity"]["verdict_p"]
+            if chosen != "raw":
+                assert f"the p-value the verdict uses: {claims.fmt_p(row[f'p_{chosen}'])});" in sub
             assert f"placebos allow is {claims.fmt_p(row['min_p'])}." in sub
             assert f"Ledger verdict: **{labels[row['verdict_key']]}** — {claims.short_reason(row).rstrip('.')}." in sub
             fit = next(c for c in row["assumption_checks"].split("; ") if c.startswith("good pre-period fit"))

@@ -563,7 +563,23 @@ def _pool_decision(pool: dict, alpha: float) -> str:
     """What the detection test decides under one donor-pool rule, in words."""
     if not pool.get("pre_fit_ok", True):
         return "fails the pre-fit check"
-    return "detects a change" if float(pool["p_value"]) < alpha else "detects no change"
+    return "rejects “no effect”" if float(pool["p_value"]) < alpha else "does not reject “no effect”"
+
+
+#: How prose names the ledger's adjusted p-values (``attribution.multiplicity.verdict_p``).
+ADJUSTED_P = {"holm": ("p_holm", "Holm"), "bh": ("p_bh", "Benjamini–Hochberg")}
+
+
+def _adjusted_p(led: pd.Series) -> str:
+    """The clause on the multiplicity-adjusted p-value the verdict uses, or "" if it uses the raw one."""
+    from analysis.pages import claims
+
+    chosen = settings.load()["attribution"]["multiplicity"]["verdict_p"]
+    if chosen not in ADJUSTED_P:
+        return ""
+    column, method = ADJUSTED_P[chosen]
+    value = claims.fmt_p(float(led[column]))
+    return f" ({method}-adjusted within its family of tests, the p-value the verdict uses: {value})"
 
 
 def _pool_sentence(row: dict) -> str:
@@ -579,9 +595,9 @@ def _pool_sentence(row: dict) -> str:
     parts = []
     for alt in pools[1:]:
         decision = _pool_decision(alt, alpha)
-        same = (f"the detection test's decision (unadjusted p against {alpha:g}) is the same under both rules: it "
+        same = (f"the placebo test's decision (unadjusted p against {alpha:g}) is the same under both rules: it "
                 f"{decision}" if decision == base_decision else
-                f"the detection test's decision (unadjusted p against {alpha:g}) changes: it {decision}, where with "
+                f"the placebo test's decision (unadjusted p against {alpha:g}) changes: it {decision}, where with "
                 f"{base['label']} it {base_decision}")
         parts.append(
             f"With {alt['label']} as the donor pool instead of {base['label']} ({in_words(int(base['n_donors']))} "
@@ -632,7 +648,8 @@ def twin_facts(code: str, twin: Twin) -> dict[str, str]:
            f"interval {claims.interval(lo, hi)}). The smallest effect this comparison could detect for {name} with "
            f"{power:.0%} power, its own minimum detectable effect, is {claims.fmt(float(led['mde']))} log points.")
     test = (f"In the placebo test, in which each of the {row['n_placebos']:,} donor districts in turn plays the "
-            f"treated unit, p = {claims.fmt_p(float(led['p_value']))}; the smallest p-value those placebos allow "
+            f"treated unit, p = {claims.fmt_p(float(led['p_value']))}{_adjusted_p(led)}; the smallest p-value those "
+            f"placebos allow "
             f"is {claims.fmt_p(float(led['min_p']))}.")
     donors = twin_donors(code, twin)
     alt = (f"{possessive(name)} {twin.phrase} ran {claims.fmt(abs(est))} log points {_direction(est)} its synthetic "
