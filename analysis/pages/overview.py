@@ -309,8 +309,8 @@ def tests_values(table: pd.DataFrame) -> dict[str, str]:
     names = []
     for r in rejected.itertuples():
         names.append(f"{short_title(r.outcome).lower()} over {r.window}, "
-                     f"{tests_display(table.loc[[r.Index]])['comparison'].iloc[0]} ({_p_text(r.p_value)}, "
-                     f"Holm-adjusted {fmt_p(r.p_holm)})")
+                     f"{tests_display(table.loc[[r.Index]])['comparison'].iloc[0]}, {_p_text(r.p_value)}, "
+                     f"Holm-adjusted {fmt_p(r.p_holm)}")
     if not table["rejects_holm"].any():
         reading = ("After that adjustment, neither the case-study partnerships with the pilot nor the family groups "
                    "show gaps that differ by more than a random reassignment of the labels readily produces.")
