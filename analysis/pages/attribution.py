@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution import ledger, verdicts
-from analysis.pages import claims, figures
+from analysis.pages import claims, figures, overview
 from analysis.pages.claims import (
     VERDICT_COLOURS,
     _quant,
@@ -143,6 +143,7 @@ def build() -> PageResult:
     page.markdown["conclusions"] = "\n".join(f"- {c}" for c in conclusions(led))
     page.add("glance", claims.evidence_at_a_glance_figure("fig-glance", led))
     page.add("sms", verdicts_by_sms_figure("fig-verdicts-sms"))
+    overview.add(page, led)
     page.tables["ledger"] = ledger_display(led)
     page.options["ledger"] = {"label": "The evidence ledger", "sortable": True, "filters": LEDGER_FILTERS}
     return page
