@@ -114,7 +114,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     if args.weight:
         test["scotland_from"] = {"weight": args.weight}
     configured = [t for t in cfg["tests"] if t["outcome"] == args.outcome and t["design"] == args.design]
-    for key in ("transform", "scotland_from", "areas"):  # reuse the settings' recipe for this outcome
+    for key in ("transform", "scotland_from", "areas", "area_level"):  # reuse the settings' recipe for this outcome
         if configured and key in configured[0] and key not in test:
             test[key] = configured[0][key]
     settings_model.check_request(test, cfg)

@@ -57,10 +57,12 @@ class SettingsError(DataError):
 #: The attribution designs (:mod:`analysis.attribution`).
 DESIGNS = ("its", "did", "event_study", "synth")
 #: The areas a test may name, by design. ``did`` and ``event_study`` name none: they always compare
-#: every Scottish area of ``attribution.did.area_level`` with the comparison countries' areas.
+#: every Scottish area of the test's level with the comparison countries' areas. A synthetic control
+#: names ``scotland`` and ``itl3`` at the ITL3/NUTS3 level, ``councils`` at the district level
+#: (:data:`SYNTH_AREAS_BY_LEVEL`).
 AREAS_BY_DESIGN: dict[str, tuple[str, ...]] = {
     "its": ("scotland", "councils"),
-    "synth": ("scotland", "itl3"),
+    "synth": ("scotland", "itl3", "councils"),
     "did": (),
     "event_study": (),
 }
@@ -68,9 +70,16 @@ AREAS_BY_DESIGN: dict[str, tuple[str, ...]] = {
 TRANSFORMS = ("growth_percent",)
 #: Countries of the areas in the panel (``areas.csv``).
 COUNTRIES = ("England", "Scotland", "Wales", "Northern Ireland")
-#: Area levels the GB designs can compare: ITL3 and NUTS3; each is matched to the other where an
-#: outcome is published on the other geography (``did.area_level``).
-GB_LEVELS = ("itl3", "nuts3")
+#: Area levels the GB designs can compare: ITL3 and NUTS3, each matched to the other where an outcome
+#: is published on the other geography (``did.area_level``); and ``district``, the local authority
+#: districts of Great Britain (Scotland's 32 council areas, England's and Wales's districts).
+GB_LEVELS = ("itl3", "nuts3", "district")
+#: The panel's area types at each level.
+LEVEL_AREA_TYPES = {"itl3": ("itl3", "nuts3"), "nuts3": ("itl3", "nuts3"), "district": ("council", "lad")}
+#: The areas a synthetic control may name at each level.
+SYNTH_AREAS_BY_LEVEL = {"itl3": ("scotland", "itl3"), "nuts3": ("scotland", "itl3"), "district": ("councils",)}
+#: Donor-pool rules of the synthetic control (``analysis.attribution.synth.PoolRule``).
+POOL_RULES = ("all", "nearest")
 #: The events the book refers to by name (chapters, profiles, the Methods appendix).
 BOOK_EVENTS = ("duty", "soa")
 #: The ledger columns a multiplicity family may be formed from: those a test's row carries before its
@@ -403,6 +412,9 @@ class Synth(Section):
                     "when there are at most this many, else draw this many.")
     conformal_grid: GridPoints = Field(
         description="Grid points over which the conformal test is inverted (ends then refined).")
+    robustness_pools: list[PoolRuleSetting] = Field(
+        description="Alternative donor-pool rules: each unit's estimate, p-value and interval under each are "
+                    "reported beside the default pool's (every donor), with placebos drawn by the same rule.")
 
     @model_validator(mode="after")
     def _groups(self) -> Synth:
@@ -411,7 +423,33 @@ class Synth(Section):
                 fail(f"got {label!r}: {codes!r}; each group needs a label and at least one region code",
                      "loo_groups", label)
             _unique(codes, "loo_groups", label)
+        _unique([(r.rule, r.k) for r in self.robustness_pools], "robustness_pools")
         return self
+
+
+class PoolRuleSetting(Section):
+    """One donor-pool rule: ``{rule: nearest, k: 50}`` (the k donors nearest the unit by pre-period
+    distance) or ``{rule: all}`` (every donor)."""
+
+    rule: one_of(*POOL_RULES) = Field(description="all (every donor) or nearest (the k nearest by pre-period "
+                                                  "distance).")
+    k: Count | None = Field(None, description="nearest only: how many donors (at least 2).")
+
+    @model_validator(mode="after")
+    def _k(self) -> PoolRuleSetting:
+        if self.rule == "nearest" and (self.k is None or self.k < 2):
+            fail(f"got {_show(self.k)}; the nearest rule needs k, a whole number of at least 2", "k")
+        if self.rule == "all" and self.k is not None:
+            fail(f"got {_show(self.k)}; the all rule takes no k", "k")
+        return self
+
+
+class Overview(Section):
+    """``attribution.overview``: randomisation tests of the council-level synthetic-control gaps across
+    the 32 partnerships (case studies and pilot against the rest; LGBF family groups)."""
+
+    permutations: Count = Field(
+        description="Monte Carlo label permutations per test (seeded by attribution.seed); p = (1 + #≥) / (1 + this).")
 
 
 class Sensitivity(Section):
@@ -507,9 +545,13 @@ class Test(Section):
     areas: list[AreaGroup] = Field(
         ["scotland"], min_length=1,
         description="its: scotland (the country series) and/or councils (each of the 32); synth: scotland "
-                    "and/or itl3 (each Scottish GB area); did and event_study take none. Default [scotland].")
+                    "and/or itl3 (each Scottish GB area) at the itl3 level, councils (each of the 32) at the "
+                    "district level; did and event_study take none. Default [scotland].")
     scotland_from: ScotlandFrom | None = Field(
         None, description="its only: form the Scotland series as the councils' weighted mean when the source has none.")
+    area_level: AreaLevel | None = Field(
+        None, description="did, event_study and synth: the level of area compared, itl3 (or nuts3) or district "
+                          "(default attribution.did.area_level).")
     event: EventRef = Field(description="An event named in attribution.events, or a year.")
     chapter: Chapter = Field(description="The book chapter the test belongs to (1-9).")
     confirmatory: bool = Field(
@@ -527,6 +569,9 @@ class Test(Section):
                     fail(f"got {area!r}; {self.design} areas must be {' or '.join(allowed)}"
                          f"{_did_you_mean(area, allowed)}", "areas", i)
             _unique(self.areas, "areas")
+        if self.design == "its" and self.area_level is not None:
+            fail(f"got {self.area_level!r}; the its design takes no area_level (it reads the Scottish series)",
+                 "area_level")
         for key in ("transform", "scotland_from"):
             value = getattr(self, key)
             if self.design != "its" and value is not None:
@@ -560,6 +605,7 @@ class Attribution(Section):
     multiplicity: Multiplicity = Field(description="Adjusted p-values within families of tests.")
     verdicts: Verdicts = Field(description="The verdict taxonomy's labels.")
     grading: Grading = Field(description="The Maryland Scientific Methods Scale levels.")
+    overview: Overview = Field(description="Randomisation tests across the 32 partnerships' synthetic-control gaps.")
     tests: list[Test] = Field(
         description="The quantitative claims the ledger tests: one row per test, area and window.")
 
@@ -582,6 +628,14 @@ class Attribution(Section):
             fail("missing duty; the book reports the duty's primary window", "windows")
         for i, test in enumerate(self.tests):
             _check_event(test.event, self.events, "tests", i, "event")
+            if test.design == "synth" and "areas" in test.model_fields_set:
+                level = test.area_level or self.did.area_level
+                allowed = SYNTH_AREAS_BY_LEVEL[level]
+                for j, area in enumerate(test.areas):
+                    if area not in allowed:
+                        fail(f"got {area!r}; synth areas at the {level} level must be {' or '.join(allowed)}"
+                             + (" (area_level)" if test.area_level else " (attribution.did.area_level)"),
+                             "tests", i, "areas", j)
         first_of: dict[str, int] = {}
         for i, test in enumerate(self.tests):
             if test.id in first_of:
@@ -761,6 +815,7 @@ def validate(data: Any, *, file: Path | str | None = None, indicators: Iterable[
 
 #: The ``attribute`` command's argument for each field of its request.
 ARGUMENTS = {"outcome": "--outcome", "design": "--design", "event": "--event", "areas": "--area",
+             "area_level": "area_level (from settings.yml)",
              "scotland_from": "--weight", "transform": "transform (from settings.yml)"}
 
 

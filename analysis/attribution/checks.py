@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.attribution.ledger import single_period_rows
 from analysis.data import register
-from analysis.settings_model import ARGUMENTS, GB_LEVELS, SettingsError, listing
+from analysis.settings_model import ARGUMENTS, LEVEL_AREA_TYPES, SettingsError, listing
 
 
 def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | None:
@@ -43,6 +43,7 @@ def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | No
         return "window", (f"got {window}; the {event} window must lie inside the data of {outcome} "
                           f"({first}-{last})")
     types = set(rows["area_type"])
+    level = test.get("area_level") or cfg["did"]["area_level"]
     if design == "its":
         areas = test.get("areas", ["scotland"])
         scotland = (rows["area_code"] == register.SCOTLAND_CODE).any()
@@ -52,10 +53,16 @@ def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | No
                                      "{weight: population} in settings.yml, --weight population for attribute)")
         if "councils" in areas and "council" not in types:
             return "areas", f"got {areas}; {outcome} has no council values (it has {listing(sorted(types))})"
-    elif not types & set(GB_LEVELS):
-        return "design", (f"got {design!r}; {design} compares {' or '.join(GB_LEVELS)} areas across Great Britain "
+    elif level == "district":
+        if not set(LEVEL_AREA_TYPES[level]) <= types:
+            return "area_level", (f"got {level!r}; the district level compares the Scottish councils with the English "
+                                  f"and Welsh districts (area types council and lad), and {outcome} has "
+                                  f"{listing(sorted(types))}")
+    elif not types & set(LEVEL_AREA_TYPES[level]):
+        return "design", (f"got {design!r}; {design} compares itl3 or nuts3 areas across Great Britain "
                           f"(attribution.did.area_level), and {outcome} has none (it has {listing(sorted(types))})"
-                          + ("; its can be used instead" if types & {"scotland", "council"} else ""))
+                          + ("; its can be used instead" if types & {"scotland", "council"} else "")
+                          + ("; area_level: district compares districts" if {"council", "lad"} <= types else ""))
     return None
 
 

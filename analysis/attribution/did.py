@@ -2,10 +2,22 @@
 the country as the unit of treatment.
 
 Every Scottish partnership took the Community Planning duty on the same day (1 April 2003), so no
-Scottish area is an untreated control. The comparison group is areas elsewhere in Great Britain:
-the small statistical areas (ITL3, or NUTS3 for series published on the older geography) of
-England and Wales, against the same level of area in Scotland. Northern Ireland is left out
-(settings: ``attribution.did.comparison_countries``).
+Scottish area is an untreated control. The comparison group is areas elsewhere in Great Britain,
+at one of two levels (``attribution.did.area_level``, or a test's own ``area_level``):
+
+* ``itl3``: the small statistical areas (ITL3, or NUTS3 for series published on the older
+  geography) of England and Wales, against the 23 Scottish ones, which merge partnerships;
+* ``district`` (:data:`DISTRICT`): the local authority districts of Great Britain
+  (:mod:`analysis.data.districts`): Scotland's 32 council areas, the partnerships themselves (area type
+  ``council``), against England's 296 and Wales's 22 districts (area type ``lad``), on the ONS's
+  current-vintage district series.
+
+Northern Ireland is left out (settings: ``attribution.did.comparison_countries``). Each area's
+region (:func:`region_of`) comes from the ITL hierarchy for ITL/NUTS codes and from the district
+table for districts; either way England's nine regions and Wales are the placebo regions. The
+settings make the district comparison the primary (confirmatory) one and keep the ITL3/NUTS3 one
+beside it as exploratory: the partnership is the unit, and the series are one current vintage on
+one set of boundaries for the whole period (the reasons are in the Methods appendix).
 
 **Model** (two-way fixed effects, one common event date, no staggering)::
 
@@ -19,15 +31,16 @@ coefficients. Data after the post-event window (``window``; the primary window o
 or every post-event year) are not used.
 
 **Inference: the country is the unit of treatment.** Treatment is assigned to one country, and
-shocks are shared within countries and regions, so errors clustered by area treat ~23 correlated
-Scottish areas as if they were independent: on null panels with region-by-year shocks the
+shocks are shared within countries and regions, so errors clustered by area treat 23 (ITL3) or 32 (districts)
+correlated Scottish areas as if they were independent: on null panels with region-by-year shocks the
 area-clustered test rejects far more often than its nominal level (``tests/attribution/test_did.py``). The
 verdict therefore rests on design-based inference across the regions of Great Britain
 (:mod:`analysis.data.regions`: England's nine regions and Wales). Each comparison region in turn is
 treated as if it were Scotland — the same estimator, its areas as the treated group, the other
 comparison regions' areas as controls (Scotland left out) — giving ``R`` placebo estimates whose
 spread measures how far a country-level estimate moves with no treatment at all (Conley & Taber
-2011). Region sizes differ (7 to 21 areas against Scotland's 23), so, following Ferman & Pinto
+2011). Region sizes differ (ITL3: 7 to 21 areas against Scotland's 23; districts: 12 to 64
+against Scotland's 32), so, following Ferman & Pinto
 (2019), each placebo estimate is rescaled to Scotland's size with a variance model
 ``var(b_g) = A + B·h_g``, ``h_g = 1/M_g + 1/M_controls(g)``, fitted to the placebos' squared
 estimates by non-negative least squares (``A`` captures region-by-year shocks, which do not
@@ -74,7 +87,8 @@ from scipy import stats
 from scipy.optimize import nnls
 
 from analysis.attribution.base import LABEL, REPORTED, VERDICT, AssumptionCheck, DesignResult, Inference
-from analysis.data import regions
+from analysis.data import districts, regions, register
+from analysis.errors import UnknownAreaError
 
 DID = "did"
 EVENT_STUDY = "event_study"
@@ -91,6 +105,10 @@ LSP_CAVEAT = (
 )
 #: Fewer placebo regions than this and the design refuses to give inference.
 MIN_PLACEBO_REGIONS = 3
+#: The level of the council-level comparison: the local authority districts of Great Britain.
+DISTRICT = "district"
+#: The panel's area types that make up each level (ITL/NUTS levels are one area type each).
+LEVEL_TYPES = {DISTRICT: (register.COUNCIL, districts.AREA_TYPE)}
 
 
 class Refusal(ValueError):
@@ -101,35 +119,74 @@ class Refusal(ValueError):
 # data
 
 
+def area_types(level: str) -> tuple[str, ...]:
+    """The panel's area types of ``level``: ``council`` and ``lad`` for :data:`DISTRICT`, else the level."""
+    return LEVEL_TYPES.get(level, (level,))
+
+
 def area_level(panel_df: pd.DataFrame, outcome: str, level: str) -> str:
     """The level of area to use for ``outcome``: ``level``, or its equivalent on the other geography.
 
     ``gdp_per_head`` is published for ITL3 areas and ``gdhi_per_head`` (to 2018) for NUTS3 areas;
-    the configured level (``itl3``) is matched to whichever of the pair the outcome has.
+    the configured level (``itl3``) is matched to whichever of the pair the outcome has. The
+    :data:`DISTRICT` level needs both its area types (the Scottish councils and the English and
+    Welsh districts) and has no equivalent.
     """
     types = set(panel_df.loc[panel_df["indicator"] == outcome, "area_type"])
     if not types:
         raise ValueError(f"outcome {outcome!r} is not in the panel")
+    if level in LEVEL_TYPES:
+        if set(LEVEL_TYPES[level]) <= types:
+            return level
+        raise ValueError(f"outcome {outcome!r} has no {level} areas (area types {', '.join(LEVEL_TYPES[level])}; it "
+                         f"has {sorted(types)})")
     for candidate in (level, LEVEL_EQUIVALENTS.get(level)):
         if candidate in types:
             return candidate
     raise ValueError(f"outcome {outcome!r} has no {level} areas (it has {sorted(types)})")
 
 
-def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: dict) -> pd.DataFrame:
+def level_of(cfg: dict, test: dict | None = None) -> str:
+    """The level a test compares: its own ``area_level``, else ``attribution.did.area_level``."""
+    return str((test or {}).get("area_level") or cfg["did"]["area_level"])
+
+
+def region_of(codes: pd.Series, level: str) -> pd.Series:
+    """The region of Great Britain of each area code of ``level``.
+
+    Districts (:data:`DISTRICT`) take the region of the district table (:func:`analysis.data.districts.table`:
+    England's nine regions; Wales and Scotland their own), which ONS codes of districts do not carry
+    in their prefix; ITL/NUTS areas take the region of their ITL1/NUTS1 prefix
+    (:func:`analysis.data.regions.region_of`). Either way an area in no region of Great Britain raises
+    :class:`~analysis.errors.UnknownAreaError`.
+    """
+    if level != DISTRICT:
+        return regions.region_of(codes)
+    by_code = districts.table().set_index("code")["region_name"]
+    out = codes.astype(str).map(by_code)
+    if out.isna().any():
+        bad = codes[out.isna()].iloc[0]
+        raise UnknownAreaError(f"area {bad} is not a current district of Great Britain, so it has no region",
+                               file=districts.LOOKUP_FILE, column="LADCD")
+    return out
+
+
+def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: dict, *,
+            level: str | None = None) -> pd.DataFrame:
     """The long frame for the designs: one row per area and year (columns :data:`COLUMNS`).
 
-    ``cfg`` is the ``attribution`` section of the settings. Areas of the configured level in the
-    treated country get ``treated = 1``, those in the comparison countries ``treated = 0``; other
-    countries are dropped. ``region`` is each area's region of Great Britain
-    (:func:`analysis.data.regions.region_of`). ``y`` is ``log(value)`` when ``did.log_outcome`` is set.
+    ``cfg`` is the ``attribution`` section of the settings; ``level`` the level of area compared
+    (default ``did.area_level``; :data:`DISTRICT` for the council-level comparison). Areas of the
+    level in the treated country get ``treated = 1``, those in the comparison countries
+    ``treated = 0``; other countries are dropped. ``region`` is each area's region of Great Britain
+    (:func:`region_of`). ``y`` is ``log(value)`` when ``did.log_outcome`` is set.
 
     Raises ``ValueError`` if either group is empty, an area–year appears twice, or a value cannot
     be logged.
     """
     dcfg = cfg["did"]
-    level = area_level(panel_df, outcome, dcfg["area_level"])
-    rows = panel_df[(panel_df["indicator"] == outcome) & (panel_df["area_type"] == level)]
+    level = area_level(panel_df, outcome, level or dcfg["area_level"])
+    rows = panel_df[(panel_df["indicator"] == outcome) & panel_df["area_type"].isin(area_types(level))]
     breakdowns = rows["breakdown"].unique()
     if len(breakdowns) != 1:
         raise ValueError(f"outcome {outcome!r} has {len(breakdowns)} breakdowns at {level}; expected one")
@@ -147,7 +204,7 @@ def prepare(panel_df: pd.DataFrame, areas_df: pd.DataFrame, outcome: str, cfg: d
     else:
         frame = frame.assign(y=frame["value"])
     frame = frame.assign(treated=(frame["country"] == treated).astype(int),
-                         region=regions.region_of(frame["area_code"]))
+                         region=region_of(frame["area_code"], level))
     out = frame[COLUMNS].sort_values(["area_code", "year"], ignore_index=True)
     validate(out, f"{outcome} at {level} ({treated} against {', '.join(comparison)})")
     return out

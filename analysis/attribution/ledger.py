@@ -5,8 +5,16 @@ graded as stakeholder perception) and the quantitative tests listed in ``setting
 (``attribution.tests``). Each test runs for every area it names and **twice**: over the
 pre-specified primary window of its event (``attribution.windows``) and over every post-event
 year. A test marked ``confirmatory`` makes its Scotland-level row in the primary window
-confirmatory; every other row (single councils and areas, the full period) is exploratory. The
-conclusions rest on the confirmatory rows.
+confirmatory (for DiD and event study the pooled row of all Scottish areas of its level); every
+other row (single councils and areas, the full period) is exploratory. The conclusions rest on the
+confirmatory rows.
+
+GB designs run at the test's ``area_level``: ITL3/NUTS3 (the default) or ``district``, the 32
+council areas against the 318 English and Welsh districts (pooled rows ``scotland:district``; one
+synthetic control per partnership, ``areas: [councils]``). Every synthetic control also reports its
+unit under each donor-pool rule of ``synth.robustness_pools`` (``details["donor_pools"]``), each
+rule's placebo distribution computed once per outcome. :mod:`analysis.attribution.overview` reads
+the council-level synthetic controls back from the cached results for the tests across partnerships.
 
 Every row carries its design, SMS level, estimand, estimate, intervals, detection p-value with
 Holm and Benjamini–Hochberg adjustments within its family (``attribution.multiplicity``), minimum
@@ -195,9 +203,9 @@ def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pa
     from analysis.attribution import did
 
     event = _event_year(cfg, test["event"])
-    frame = did.prepare(p, areas, test["outcome"], cfg)
+    level = did.area_level(p, test["outcome"], did.level_of(cfg, test))
+    frame = did.prepare(p, areas, test["outcome"], cfg, level=level)
     fit = did.fit_did if test["design"] == "did" else did.fit_event_study
-    level = did.area_level(p, test["outcome"], cfg["did"]["area_level"])
     label = f"scotland:{level}"  # all Scottish areas of this level together
     out: Pairs = []
     for kind, window in windows(cfg, test):
@@ -211,25 +219,32 @@ def _did_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pa
 
 
 def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
-    from analysis.attribution import synth
+    """Every unit the test names, each window, against the default donor pool (every donor: the
+    verdict's), with each alternative rule of ``synth.robustness_pools`` reported beside it. Each
+    rule's placebo distribution is computed once per outcome and shared by every unit and window."""
+    from analysis.attribution import did, synth
 
     event = _event_year(cfg, test["event"])
-    problem = synth.prepare(p, areas, test["outcome"], cfg)
+    problem = synth.prepare(p, areas, test["outcome"], cfg, level=did.level_of(cfg, test))
     placebos = synth.placebo_distribution(problem.wide, problem.donors, event, cfg)
+    alternatives = [synth.placebo_distribution(problem.wide, problem.donors, event, cfg, in_time=False, rule=rule)
+                    for rule in synth.robustness_rules(cfg)]
     treated: list[str] = []
     for group in test.get("areas", ["scotland"]):
-        if group == "scotland":
+        if group == "scotland" and problem.scotland is not None:
             treated.append(problem.scotland)
-        elif group == "itl3":
+        elif group in ("itl3", "councils") and (group == "councils") == (problem.level == did.DISTRICT):
             treated.extend(problem.scottish_areas)
         else:
-            raise ValueError(f"test {test['id']}: synthetic-control areas must be scotland or itl3, not {group!r}")
+            raise ValueError(f"test {test['id']}: synthetic-control areas at the {problem.level} level must be "
+                             f"{'councils' if problem.level == did.DISTRICT else 'scotland or itl3'}, not {group!r}")
     out: Pairs = []
     for code in treated:
         for kind, window in windows(cfg, test):
             scotland = code == problem.scotland
             res = synth.fit(problem.wide, code, problem.donors, event, outcome=test["outcome"], cfg=cfg,
-                            placebos=placebos, window=window, loo=scotland and kind == PRIMARY)
+                            placebos=placebos, window=window, loo=scotland and kind == PRIMARY,
+                            alternatives=alternatives)
             out.append((_job(test, "synth", code, event, kind, window, scotland), res))
     return out
 
@@ -284,6 +299,7 @@ def _area_names() -> dict[str, str]:
     for level in ("itl3", "nuts3"):
         n = int(((areas["area_type"] == level) & (areas["country"] == "Scotland")).sum())
         names[f"scotland:{level}"] = f"Scotland's {n} {level.upper()} areas"
+    names["scotland:district"] = f"Scotland's {len(register.council_codes())} council areas"
     return names
 
 

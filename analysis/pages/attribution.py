@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution import ledger, verdicts
-from analysis.pages import claims, figures
+from analysis.pages import claims, figures, overview
 from analysis.pages.claims import (
     VERDICT_COLOURS,
     _quant,
@@ -20,7 +20,7 @@ from analysis.pages.claims import (
     short_reason,
     verdict_counts,
 )
-from analysis.pages.common import PageResult
+from analysis.pages.common import PageResult, confidence
 
 
 def ledger_display(led: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -137,11 +137,13 @@ def build() -> PageResult:
     """Everything the page glues and shows."""
     led = ledger.ledger()
     page = PageResult()
+    page.text["conf"], page.text["conf-eq"] = confidence(), confidence(equivalence=True)
     page.text.update(verdict_counts(led))
     page.add("mult", claims.multiplicity_values(led))
     page.markdown["conclusions"] = "\n".join(f"- {c}" for c in conclusions(led))
     page.add("glance", claims.evidence_at_a_glance_figure("fig-glance", led))
     page.add("sms", verdicts_by_sms_figure("fig-verdicts-sms"))
+    overview.add(page, led)
     page.tables["ledger"] = ledger_display(led)
     page.options["ledger"] = {"label": "The evidence ledger", "sortable": True, "filters": LEDGER_FILTERS}
     return page

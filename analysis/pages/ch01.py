@@ -174,7 +174,7 @@ def case_study_figure(frame: pd.DataFrame, key: str) -> dict[str, str]:
         f"per head of £{facts['gva_case']} against £{facts['gva_other']}. By a rank test at the {alpha} level the "
         f"case studies had {', '.join(words[:-1])} and {words[-1]}."
     )
-    figures.glue_figure(key, fig, alt)
+    figures.glue_figure(key, fig, alt, data=frame[["name", "group", *(m[0] for m in CH01_MEASURES)]].reset_index())
     return facts
 
 
@@ -202,7 +202,9 @@ def case_study_map(key: str) -> dict[str, str]:
         f"and the North Lanarkshire pilot shaded and outlined; {urban} of the {per_group} most urban councils and "
         f"{rural} of the {per_group} most rural (LGBF area-type groups) are case studies."
     )
-    figures.glue_figure(key, fig, alt)
+    shown = pd.DataFrame({"area_code": groups.index, "name": groups.index.map(register.name_of),
+                          "part in the report": groups.map(labels).to_numpy()})
+    figures.glue_figure(key, fig, alt, data=shown)
     return {"credit": maps.MAP_CREDIT, "rural": str(rural), "urban": str(urban)}
 
 

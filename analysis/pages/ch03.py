@@ -119,12 +119,15 @@ def ch03(outputs: Outputs, *, size_year: str, base: str, end: str, small: int, l
     ax.set_title("Partnership size and the change in alcohol-specific deaths")
     ax.legend(fontsize=8, loc="best")
     alt = (
-        f"Scatter plot of the 32 partnerships: population in {size_year} (log scale) against the change in the "
+        f"Scatter plot of the {len(pop)} partnerships: population in {size_year} (log scale) against the change in the "
         f"pooled alcohol-specific death rate from {base} to {end}. The correlation is r = {res.text['r']} "
         f"({conf} interval {res.text['r-ci']}): {strength(corr_change)}; "
         f"{res.text['n-fell']} partnerships saw the rate fall and {res.text['n-rose']} saw it rise."
     )
-    figures.glue_figure("fig-ch03-size", fig, alt)
+    shown = pd.DataFrame({"name": [register.name_of(c) for c in pop.index], "group": groups.reindex(pop.index),
+                          f"population {size_year}": pop, f"rate {base}": alc0.reindex(pop.index),
+                          f"rate {end}": alc1.reindex(pop.index), "change": change.reindex(pop.index)})
+    figures.glue_figure("fig-ch03-size", fig, alt, data=shown.rename_axis("area_code").reset_index())
     return res
 
 

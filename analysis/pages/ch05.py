@@ -22,7 +22,7 @@ from analysis.pages.claims import (
     labels,
     verdict_counts,
 )
-from analysis.pages.common import PageResult
+from analysis.pages.common import PageResult, confidence
 
 
 def benefits_table(led: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -162,7 +162,7 @@ def themes_figure(key: str = "fig-ch05-themes") -> dict[str, str]:
     alt = (f"Stacked areas of council-level outcome indicators by source: {at_duty} were available in {duty}, "
            f"rising to {int(counts.sum(axis=1).max())} in {peak_year}, most of the rise from {growth.index[0]} "
            f"({int(growth.iloc[0])} more indicators).")
-    figures.glue_figure(key, fig, alt)
+    figures.glue_figure(key, fig, alt, data=counts.rename_axis("year").reset_index())
     return {"at-duty": str(at_duty), "peak": str(int(counts.sum(axis=1).max())), "peak-year": str(peak_year),
             "n-themes": str(themed["theme"].nunique())}
 
@@ -190,11 +190,19 @@ def build() -> PageResult:
     page.add("benefits", benefits_figure("fig-ch05-benefits"))
     page.add("trends", trends_figure("fig-ch05-trends"))
     page.markdown["ch05-its"] = claims.outcome_results(led, outcomes=["gva_per_head", "cpop_median_weekly_earnings"])
-    page.markdown["ch05-economic"] = claims.outcome_results(led, outcomes=["gdp_per_head", "gdhi_per_head"])
+    page.markdown["ch05-economic"] = claims.outcome_results(led, outcomes=claims.GB_OUTCOMES)
+    page.markdown["ch05-economic-itl3"] = claims.outcome_results(led, claim_ids=claims.ITL3_CLAIMS)
+    did_council = ledger.result_for(HEADLINE_CLAIMS["gdhi-did"]).details
+    did_itl3 = ledger.result_for(HEADLINE_CLAIMS["gdp-did-itl3"]).details
+    page.text.update({"council-n-treated": str(did_council["n_treated"]),
+                      "council-n-comparison": str(did_council["n_comparison"]),
+                      "itl3-n-treated": str(did_itl3["n_treated"]), "itl3-n-comparison": str(did_itl3["n_comparison"]),
+                      "conf": confidence()})
     page.text.update(claims.trend_adjusted(led))
     es = ledger.result_for(HEADLINE_CLAIMS["gdhi-es"])
     page.add("es", design_figures.event_study_figure(
-        es, title="Event study: household income per head, Scottish NUTS3 areas", key="fig-ch05-event-study"))
+        es, title=f"Event study: household income per head, Scotland's {es.details['n_treated']} council areas",
+        key="fig-ch05-event-study"))
     sc = ledger.result_for(HEADLINE_CLAIMS["gdhi-synth"])
     page.add("synth", design_figures.synth_figure(
         sc, name="Scotland", title="Synthetic control: Scotland's household income per head",

@@ -40,7 +40,7 @@ def _spaghetti(ax, panel: pd.DataFrame, indicator: str, title: str, unit: str, g
                 antialiased=False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     scot = scotland_series(panel, indicator).reindex(wide.index)
-    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, marker="o" if len(wide) < 8 else None, ms=4)
+    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, zorder=3, marker="o" if len(wide) < 8 else None, ms=4)
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(unit, fontsize=8.5)
     ax.tick_params(labelsize=8)
@@ -49,6 +49,79 @@ def _spaghetti(ax, panel: pd.DataFrame, indicator: str, title: str, unit: str, g
     return {"first": first, "last": last, "scot_first": float(scot.loc[first]), "scot_last": float(scot.loc[last]),
             "n_fell": int((both.loc[last] < both.loc[first]).sum()), "n": int(both.shape[1]),
             "periods": rows.drop_duplicates("year").set_index("year")["period"].to_dict()}
+
+
+# --------------------------------------------------------------------------------------------
+# the claimant count: Scotland against England and Wales, and the 32 partnerships
+
+
+def claimant_figure(key: str, series) -> dict[str, str]:
+    """The claimant count (``series``: :func:`analysis.attribution.descriptive.claimant_count`): the
+    means of Scotland's and of England and Wales's districts, every partnership faintly with their
+    interquartile range, and the duty year marked; glued under ``key``. Returns the prose's strings."""
+    from matplotlib.ticker import MaxNLocator
+
+    national = series.national.pivot(index="year", columns="group", values="mean").sort_index()
+    wide = series.councils.pivot(index="year", columns="area_code", values="value").sort_index()
+    names = series.councils.drop_duplicates("area_code").set_index("area_code")["area_name"]
+    q1, q3 = wide.quantile(0.25, axis=1), wide.quantile(0.75, axis=1)
+    scot, ew = national["Scotland"], national["England and Wales"]
+    fig, ax = figures.new_figure(width=9, height=4.4)
+    for i, code in enumerate(wide.columns):
+        ax.plot(wide.index, wide[code], color=OTHER_PALE, lw=0.7, antialiased=False,
+                label="each partnership" if i == 0 else "_partnership")
+    ax.fill_between(wide.index, q1, q3, color=figures.OKABE_ITO[4], alpha=0.3, lw=0, zorder=2.5,
+                    label="middle half of the partnerships")
+    n_districts = series.national.groupby("group")["n_districts"].first()
+    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, zorder=3,
+            label=f"Scotland (mean of its {n_districts['Scotland']} council areas)")
+    ax.plot(ew.index, ew.values, color=figures.OKABE_ITO[1], lw=2.2, ls="--", zorder=3,
+            label=f"England and Wales (mean of its {n_districts['England and Wales']} districts)")
+    ax.axvline(series.event, color="#555555", lw=1, ls=":")
+    ax.annotate("duty", (series.event, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                textcoords="offset points", fontsize=8, color="#555555")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10))
+    ax.set_ylabel(series.unit, fontsize=8.5)
+    ax.set_title("Claimant count: Scotland's partnerships against England and Wales")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    first, last = series.first_year, series.last_year
+    above = int((scot > ew).sum())
+    high, low = wide.loc[last].idxmax(), wide.loc[last].idxmin()
+    text = {
+        "cc-first": str(first), "cc-last": str(last), "cc-duty": str(series.event),
+        "cc-n-pre": str(series.n_pre_event_years),
+        "cc-pre-years": " and ".join(str(y) for y in series.pre_event_years) or "none",
+        "cc-min-pre": str(series.min_pre_years), "cc-unit": series.unit,
+        "cc-scot-first": fmt(scot.loc[first], 1), "cc-scot-last": fmt(scot.loc[last], 1),
+        "cc-scot-duty": fmt(scot.loc[series.event], 1), "cc-ew-duty": fmt(ew.loc[series.event], 1),
+        "cc-ew-first": fmt(ew.loc[first], 1), "cc-ew-last": fmt(ew.loc[last], 1),
+        "cc-above": str(above), "cc-years": str(len(national)),
+        "cc-iqr-first": f"{fmt(q1.loc[first], 1)} to {fmt(q3.loc[first], 1)}",
+        "cc-iqr-last": f"{fmt(q1.loc[last], 1)} to {fmt(q3.loc[last], 1)}",
+        "cc-high": f"{names[high]} ({fmt(wide.loc[last, high], 1)})",
+        "cc-low": f"{names[low]} ({fmt(wide.loc[last, low], 1)})",
+        "cc-last-compare": "above" if scot.loc[last] > ew.loc[last] else "below" if scot.loc[last] < ew.loc[last]
+        else "level with",
+        "cc-n-councils": str(wide.shape[1]), "cc-n-ew": str(n_districts["England and Wales"]),
+    }
+    alt = (f"Line chart of the claimant count, {first} to {last}, with the duty year {series.event} marked: the "
+           f"unweighted mean of Scotland's council areas went from {text['cc-scot-first']} to {text['cc-scot-last']} "
+           f"per cent and that of England and Wales's districts from {text['cc-ew-first']} to {text['cc-ew-last']}, "
+           f"Scotland above England and Wales in {above} of {len(national)} years; the middle half of the "
+           f"{wide.shape[1]} partnerships spanned {text['cc-iqr-first']} in {first} and {text['cc-iqr-last']} in "
+           f"{last}, when {text['cc-high']} was highest and {text['cc-low']} lowest; only {series.n_pre_event_years} "
+           f"years precede the duty.")
+    shown = series.national[series.national["group"].isin(["Scotland", "England and Wales"])]
+    long = pd.concat([
+        shown.rename(columns={"group": "series", "mean": "value"})[["series", "year", "value", "median",
+                                                                    "n_districts"]],
+        pd.DataFrame({"series": "partnerships' lower quartile", "year": q1.index, "value": q1.to_numpy()}),
+        pd.DataFrame({"series": "partnerships' upper quartile", "year": q3.index, "value": q3.to_numpy()}),
+        series.councils.rename(columns={"area_name": "series"})[["series", "area_code", "year", "value"]],
+    ], ignore_index=True)
+    figures.glue_figure(key, fig, alt, data=long)
+    return text
 
 
 def ch06(outputs: Outputs, ledger: pd.DataFrame | None = None) -> PageResult:
@@ -129,6 +202,10 @@ def ch06(outputs: Outputs, ledger: pd.DataFrame | None = None) -> PageResult:
         f"councils still had higher admission rates in their more deprived areas."
     )
     figures.glue_figure("fig-ch06-rii", fig2, alt2)
+
+    from analysis.attribution import descriptive
+
+    res.text.update(claimant_figure("fig-ch06-claimants", descriptive.claimant_count(outputs.panel, outputs.areas)))
 
     if ledger is not None:
         from analysis.attribution import verdicts as rules

@@ -85,7 +85,7 @@ def ch08(outputs: Outputs, *, snapshots: tuple[int, int, int], coverage_from: in
         f"{res.text['n-last']} in {last}; of the indicators measured in {last}, only "
         f"{res.text['n-last-back-to-report']} reach back to {snapshots[0]}."
     )
-    figures.glue_figure("fig-ch08-coverage", fig, alt)
+    figures.glue_figure("fig-ch08-coverage", fig, alt, data=coverage.reset_index())
     return res
 
 

@@ -25,15 +25,26 @@ HEADLINE_CLAIMS = {
     "alcohol": "alcohol-its:primary:S92000003",
     "population": "population-its:primary:S92000003",
     "gva": "gva-its:primary:S92000003",
-    "gdp-did": "gdp-did:primary:scotland:itl3",
-    "gdp-es": "gdp-es:primary:scotland:itl3",
+    # the comparisons with England and Wales: the 32 councils against the 318 districts (primary) ...
+    "gdp-did": "gdp-council-did:primary:scotland:district",
+    "gdp-es": "gdp-council-es:primary:scotland:district",
+    "gdhi-did": "gdhi-council-did:primary:scotland:district",
+    "gdhi-es": "gdhi-council-es:primary:scotland:district",
+    # ... and the same at ITL3/NUTS3 areas, shown beside them (exploratory)
+    "gdp-did-itl3": "gdp-did:primary:scotland:itl3",
+    "gdp-es-itl3": "gdp-es:primary:scotland:itl3",
+    "gdhi-did-itl3": "gdhi-did:primary:scotland:nuts3",
+    "gdhi-es-itl3": "gdhi-es:primary:scotland:nuts3",
     "gdp-synth": "gdp-synth:primary:TLM",
-    "gdhi-did": "gdhi-did:primary:scotland:nuts3",
-    "gdhi-es": "gdhi-es:primary:scotland:nuts3",
     "gdhi-synth": "gdhi-synth:primary:UKM",
     "employment": "employment-its:primary:S92000003",
     "admissions": "alcohol-admissions-its:primary:S92000003",
 }
+#: The outcomes of the comparisons with England and Wales: the council-level series (primary) and the
+#: ITL3/NUTS3 series shown beside them.
+GB_OUTCOMES = ["gdp_cvm_per_head_lad", "gdhi_per_head_lad", "gdp_per_head", "gdhi_per_head"]
+#: The ITL3/NUTS3 difference-in-differences and event-study rows shown beside the council-level ones.
+ITL3_CLAIMS = [HEADLINE_CLAIMS[k] for k in ("gdp-did-itl3", "gdp-es-itl3", "gdhi-did-itl3", "gdhi-es-itl3")]
 #: The same claims over every post-event year (the secondary analysis).
 FULL_CLAIMS = {k: v.replace(":primary:", ":full:") for k, v in HEADLINE_CLAIMS.items()}
 DESIGN_NAMES = {"its": "interrupted time series", "did": "difference-in-differences", "event_study": "event study",
@@ -180,11 +191,11 @@ def claim_sentence(row: pd.Series) -> str:
 
 
 def outcome_results(led: pd.DataFrame, *, chapter: int | None = None, outcomes: list[str] | None = None,
-                    role: str = ledger.CONFIRMATORY) -> str:
-    """A Markdown list: one sentence per ledger row of ``role``, grouped by outcome (each outcome
-    described by its own results, never by another's)."""
+                    role: str = ledger.CONFIRMATORY, claim_ids: list[str] | None = None) -> str:
+    """A Markdown list: one sentence per ledger row of ``role`` (or the rows ``claim_ids``, whatever
+    their role), grouped by outcome (each outcome described by its own results, never by another's)."""
     rows = _quant(led)
-    rows = rows[rows["role"] == role]
+    rows = rows[rows["claim_id"].isin(claim_ids)] if claim_ids is not None else rows[rows["role"] == role]
     if chapter is not None:
         rows = rows[rows["chapter"] == chapter]
     if outcomes is not None:

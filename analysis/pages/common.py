@@ -39,6 +39,25 @@ GROUP_COLOURS = {GROUP_CASE: figures.OKABE_ITO[0], GROUP_PILOT: figures.OKABE_IT
 TIMELINE_FILE = "timeline.csv"
 
 
+class Tables(dict):
+    """A page's tables by name, each with the function that made it (:attr:`sources`: the function
+    that put it here), so the page can link every table to its source."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.sources: dict[str, str] = {}
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, name: str, table: pd.DataFrame) -> None:
+        self.sources[name] = figures.maker()
+        super().__setitem__(name, table)
+
+    def update(self, *args, **kwargs) -> None:
+        for name, table in dict(*args, **kwargs).items():
+            self.sources[name] = figures.maker()
+            super().__setitem__(name, table)
+
+
 @dataclass
 class PageResult:
     """What a page needs: strings to glue into its prose, Markdown to glue as blocks, tables to show
@@ -49,7 +68,7 @@ class PageResult:
     """
 
     text: dict[str, str] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Tables = field(default_factory=Tables)
     markdown: dict[str, str] = field(default_factory=dict)
     options: dict[str, dict] = field(default_factory=dict)
 
@@ -72,7 +91,8 @@ class PageResult:
         """The table ``name`` as the cell's output (:func:`analysis.pages.tables.show`)."""
         from analysis.pages import tables
 
-        return tables.show(self.tables[name], **self.options.get(name, {}))
+        source = self.tables.sources.get(name, "") if isinstance(self.tables, Tables) else ""
+        return tables.show(self.tables[name], source=source, **self.options.get(name, {}))
 
 
 # --------------------------------------------------------------------------------------------

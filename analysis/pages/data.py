@@ -66,6 +66,13 @@ def coverage_matrix(outputs: Outputs) -> pd.DataFrame:
     return matrix.reindex(columns=list(years)).fillna(0.0)
 
 
+def _long(matrix: pd.DataFrame, value: str) -> pd.DataFrame:
+    """A heat map's matrix (rows × years) as the long table its CSV gives."""
+    out = matrix.rename_axis(index="row", columns="year").stack().rename(value).reset_index()
+    out["row"] = out["row"].map(lambda r: " | ".join(map(str, r)) if isinstance(r, tuple) else str(r))
+    return out
+
+
 def coverage_figure(outputs: Outputs, key: str, event: int) -> dict[str, str]:
     """Glue the coverage heat map and return facts for its caption."""
     import seaborn as sns
@@ -95,7 +102,7 @@ def coverage_figure(outputs: Outputs, key: str, event: int) -> dict[str, str]:
         f"data before {event}, when the community planning duty began, but only {long_pre} have five or more "
         f"years of it; the others begin in or after {event - 1}."
     )
-    figures.glue_figure(key, fig, alt)
+    figures.glue_figure(key, fig, alt, data=_long(matrix, "share of councils with a value"))
     return {"rows": str(total), "pre": str(pre), "long_pre": str(long_pre), "event": str(event)}
 
 
@@ -146,7 +153,7 @@ def district_coverage_figure(outputs: Outputs, key: str, event: int) -> dict[str
     alt = (f"Heat map of {n_series} council-level series for the {districts.N_DISTRICTS} districts of Great "
            f"Britain, by country and year: {held}; the series begin between {int(first_year.min())} and "
            f"{int(first_year.max())}, giving {int(pre_years.min())} to {int(pre_years.max())} years before {event}.")
-    figures.glue_figure(key, fig, alt)
+    figures.glue_figure(key, fig, alt, data=_long(matrix, "share of districts with a value"))
     return {"series": str(n_series), "districts": str(districts.N_DISTRICTS), "event": str(event), "complete": held,
             "first": str(int(first_year.min())), "last-first": str(int(first_year.max())),
             "pre-min": str(int(pre_years.min())), "pre-max": str(int(pre_years.max()))}

@@ -16,7 +16,7 @@ from analysis.data import register
 from analysis.data.panel import Outputs
 from analysis.pages import figures
 from analysis.pages.claims import HEADLINE_CLAIMS, fmt
-from analysis.pages.common import PageResult, confidence
+from analysis.pages.common import PageResult, confidence, names_list
 
 
 def smallest_councils(outputs: Outputs, n: int = 3) -> list[str]:
@@ -318,23 +318,55 @@ def _its_section(page: PageResult, outputs, led: pd.DataFrame, event: int, windo
         key="fig-mde"))
 
 
+def level_facts(outputs: Outputs) -> dict[str, str]:
+    """Why the council level is primary, in numbers: how ITL3 areas and partnerships fail to line up,
+    and the years each comparison's series cover."""
+    from collections import Counter
+
+    reg = register.load_register().set_index("code")
+    parts = reg["itl3_codes"].map(register.split_list)
+    per_area = Counter(code for codes in parts for code in codes)
+    p = outputs.panel
+    years = {}
+    for key, indicator in (("gdhi-lad", "gdhi_per_head_lad"), ("gdp-lad", "gdp_cvm_per_head_lad"),
+                           ("gdhi-nuts3", "gdhi_per_head"), ("gdp-itl3", "gdp_per_head")):
+        rows = p[(p["indicator"] == indicator) & (p["area_type"] != register.COUNCIL)
+                 & ~p["area_code"].isin([register.SCOTLAND_CODE])]
+        rows = rows[rows["area_type"].isin(["lad", "itl3", "nuts3"])]
+        years[f"{key}-years"] = f"{int(rows['year'].min())}–{int(rows['year'].max())}"
+    return {
+        "n-itl3": str(len(per_area)),
+        "n-itl3-combined": str(sum(1 for n in per_area.values() if n > 1)),
+        "n-split": str(int((parts.map(len) > 1).sum())),
+        "split-names": names_list(reg.index[parts.map(len) > 1]),
+        **years,
+    }
+
+
 def _did_section(page: PageResult, outputs, cfg: dict, event: int, window: tuple[int, int]) -> None:
-    """Difference-in-differences and event study: GDP per head."""
+    """Difference-in-differences and event study: GDP per head, council areas against districts
+    (primary), with the ITL3 layout's calibration beside it."""
     from analysis.attribution import did
     from analysis.pages import design_figures
 
-    frame = did.prepare(outputs.panel, outputs.areas, "gdp_per_head", cfg)
+    frame = did.prepare(outputs.panel, outputs.areas, "gdp_cvm_per_head_lad", cfg, level=did.DISTRICT)
     page.add("did", design_figures.did_trends_figure(
-        frame, event, title="GDP per head: Scottish against English and Welsh ITL3 areas", key="fig-did-trends"))
+        frame, event, title="GDP per head (chained volume): Scottish council areas against English and Welsh districts",
+        key="fig-did-trends"))
     es = ledger.result_for(HEADLINE_CLAIMS["gdp-es"])
     page.add("es", design_figures.event_study_figure(
-        es, title="Event study: GDP per head, Scottish ITL3 areas (primary window)", key="fig-event-study"))
+        es, title="Event study: GDP per head, Scotland's council areas (primary window)", key="fig-event-study"))
     res = ledger.result_for(HEADLINE_CLAIMS["gdp-did"])
     page.add("regions", design_figures.placebo_regions_figure(
         res, title="GDP per head: Scotland among the placebo regions", key="fig-placebo-regions"))
     page.text.update({"did-n-treated": str(res.details["n_treated"]),
                       "did-n-comparison": str(res.details["n_comparison"]), "did-df": str(res.details["df"])})
     page.add("did-size", did_calibration(frame, event, window))
+    itl3 = did.prepare(outputs.panel, outputs.areas, "gdp_per_head", cfg)
+    page.add("did-size-itl3", did_calibration(itl3, event, window))
+    page.text["did-itl3-n-treated"] = str(int(itl3.loc[itl3["treated"] == 1, "area_code"].nunique()))
+    page.text["did-itl3-n-comparison"] = str(int(itl3.loc[itl3["treated"] == 0, "area_code"].nunique()))
+    page.add("level", level_facts(outputs))
     page.add("sens", sensitivity_figure("fig-sensitivity"))
 
 
@@ -398,6 +430,7 @@ def build() -> PageResult:
     outputs = panel.build()
     cfg = settings.load()
     page = PageResult()
+    page.text["conf"], page.text["conf-eq"] = confidence(), confidence(equivalence=True)
     page.text["rate-per"] = f"{cfg['data']['rate_per']:,}"
     page.add("pooling", pooling_figure(outputs, key="fig-pooling"))
     page.text["substituted"] = substitution_list(outputs)

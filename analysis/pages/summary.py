@@ -38,7 +38,8 @@ def findings_side_by_side(led: pd.DataFrame | None = None) -> pd.DataFrame:
          f"{h['alcohol-estimate']} per 100,000 ({level} interval {h['alcohol-ci']}; could detect about "
          f"{h['alcohol-mde']}): {h['alcohol-verdict']}."),
         ("Partnerships felt the need to demonstrate tangible results (para 5.4).",
-         f"Household income per head against England and Wales, {h['gdhi-did-window']}: difference-in-differences "
+         f"Household income per head, Scotland's council areas against England's and Wales's districts, "
+         f"{h['gdhi-did-window']}: difference-in-differences "
          f"{h['gdhi-did-estimate']} log points ({level} interval {h['gdhi-did-ci']}): {h['gdhi-did-verdict']}. GDP per "
          f"head: {h['gdp-did-estimate']} (interval {h['gdp-did-ci']}): {h['gdp-did-verdict']}."),
         ("Partnerships used national indicators such as the social justice milestones (para 5.8).",
@@ -52,13 +53,14 @@ def build() -> PageResult:
     """Everything the page glues and shows."""
     led = ledger.ledger()
     page = PageResult()
+    page.text["conf"], page.text["conf-eq"] = confidence(), confidence(equivalence=True)
     counts = verdict_counts(led)
     page.text.update(counts)
     page.text.update(headline_values(led))
     page.add("mult", claims.multiplicity_values(led))
     names = labels()
     page.markdown["exec-verdicts"] = "\n".join(f"- *{names[k]}*: {counts[f'n-confirmatory-{k}']}" for k in names)
-    page.markdown["exec-economic"] = claims.outcome_results(led, outcomes=["gdp_per_head", "gdhi_per_head"])
+    page.markdown["exec-economic"] = claims.outcome_results(led, outcomes=claims.GB_OUTCOMES)
     page.add("glance", claims.evidence_at_a_glance_figure("fig-exec-glance", led))
     page.tables["side-by-side"] = findings_side_by_side(led)
     return page

@@ -137,8 +137,9 @@ def html_table(df: pd.DataFrame, *, label: str | None = None, sortable: bool = F
             f"<tbody>\n{body}\n</tbody>\n</table>\n</div>")
 
 
-def show(df: pd.DataFrame, **options):
-    """:func:`html_table` as a notebook cell's output."""
+def show(df: pd.DataFrame, *, source: str = "", **options):
+    """:func:`html_table` as a notebook cell's output; ``source`` (the function that made the table)
+    is kept in the output's metadata, for the renderer's link to its code."""
     from IPython.display import HTML
 
-    return HTML(html_table(df, **options))
+    return HTML(html_table(df, **options), metadata={"source": source} if source else None)

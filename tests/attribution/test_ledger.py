@@ -10,6 +10,7 @@ import pytest
 
 from analysis import paths, settings
 from analysis.attribution import ledger, verdicts
+from analysis.data import register
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,82 @@ def test_cli_attribute_prints_a_readable_table():
     out = run_cli("attribute", "--outcome", "gdp_per_head", "--design", "did")
     assert out.returncode == 0, out.stderr
     assert "verdict" in out.stdout and "Scotland" in out.stdout
+
+
+def test_cli_attribute_runs_a_council_level_design_with_the_settings_recipe(led):
+    """A district outcome's DiD reuses its configured ``area_level: district`` and matches the ledger."""
+    out = run_cli("attribute", "--outcome", "gdhi_per_head_lad", "--design", "did", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    configured = led[led["claim_id"].str.startswith("gdhi-council-did:")]
+    assert len(rows) == len(configured)
+    by_window = configured.set_index("window")["estimate"]
+    for row in rows:
+        assert row["estimate"] == pytest.approx(by_window[row["window"]])
+
+
+# --------------------------------------------------------------------------------------------
+# the council-level comparison
+
+
+COUNCIL_TESTS = {"gdhi-council-did": "did", "gdhi-council-es": "event_study", "gdhi-council-synth": "synth",
+                 "gdp-council-did": "did", "gdp-council-es": "event_study", "gdp-council-synth": "synth"}
+
+
+def _test_id(led):
+    return led["claim_id"].str.split(":").str[0]
+
+
+def test_the_council_level_rows_have_their_roles_and_families(led):
+    """The council-level DiD and event study are confirmatory in the primary window (the primary
+    comparison) and exploratory over every post-event year; the 32 partnerships' synthetic controls
+    are exploratory, one family of 32 per outcome and window."""
+    cfg = settings.load()["attribution"]
+    ids = _test_id(led)
+    council = led[ids.isin(COUNCIL_TESTS)]
+    assert len(council) == 4 * 2 + 2 * 32 * 2
+    assert (council["design"] == ids[council.index].map(COUNCIL_TESTS)).all()
+    pooled = council[council["design"] != "synth"]
+    assert (pooled["area_code"] == "scotland:district").all()
+    assert (pooled["area_name"] == "Scotland's 32 council areas").all()
+    assert set(pooled.loc[pooled["role"] == ledger.CONFIRMATORY, "window_kind"]) == {ledger.PRIMARY}
+    assert pooled.groupby("window_kind")["role"].agg(set).to_dict() == {
+        ledger.PRIMARY: {ledger.CONFIRMATORY}, ledger.FULL: {ledger.EXPLORATORY}}
+    duty = cfg["events"]["duty"]
+    assert (pooled.loc[pooled["role"] == ledger.CONFIRMATORY, "family"] == f"{ledger.CONFIRMATORY} × {duty}").all()
+    synth_rows = council[council["design"] == "synth"]
+    assert (synth_rows["role"] == ledger.EXPLORATORY).all()
+    assert set(synth_rows["area_code"]) == set(register.council_codes())
+    assert synth_rows.groupby("family").size().eq(32).all() and synth_rows["family"].nunique() == 4
+    assert synth_rows["verdict_key"].isin(verdicts.KEYS).all() and synth_rows["p_value"].notna().all()
+
+
+def test_the_council_level_comparison_is_primary_and_the_itl3_one_is_kept_beside_it(led):
+    """For both outcomes the council-level DiD and event study carry the confirmatory rows; the
+    ITL3/NUTS3 DiD and event study stay in the ledger, exploratory; Scotland's own synthetic
+    controls (ITL1/NUTS1) stay confirmatory."""
+    ids = _test_id(led)
+    primary = led[led["window_kind"] == ledger.PRIMARY]
+    for council, itl in [("gdhi-council-did", "gdhi-did"), ("gdhi-council-es", "gdhi-es"),
+                         ("gdp-council-did", "gdp-did"), ("gdp-council-es", "gdp-es")]:
+        assert (primary.loc[ids == council, "role"] == ledger.CONFIRMATORY).all(), council
+        assert len(led[ids == itl]) == 2 and (led.loc[ids == itl, "role"] == ledger.EXPLORATORY).all(), itl
+    for scotland in ("gdp-synth:primary:TLM", "gdhi-synth:primary:UKM"):
+        assert led.set_index("claim_id").at[scotland, "role"] == ledger.CONFIRMATORY
+
+
+def test_council_synth_results_carry_their_donor_pools_with_weights_by_district_code():
+    from analysis.data import districts
+
+    cfg = settings.load()["attribution"]
+    rules = ["all"] + [f"{r['rule']}-{r['k']}" for r in cfg["synth"]["robustness_pools"]]
+    codes = set(districts.codes("England")) | set(districts.codes("Wales"))
+    pairs = [(j, r) for j, r in ledger.results() if j.test_id in ("gdhi-council-synth", "gdp-council-synth")]
+    assert len(pairs) == 128
+    for job, res in pairs:
+        pools = res.details["donor_pools"]
+        assert [p["rule"] for p in pools] == rules, job.claim_id
+        assert pools[0]["estimate"] == res.estimate and pools[0]["p_value"] == res.p_value
+        assert res.details["donor_pool"]["n_donors"] == 318 and res.details["placebos"]["n"] == 318
+        assert set(res.details["weights"]) <= codes and all(set(p["weights"]) <= codes for p in pools)
+        assert any(c.name == "good pre-period fit" for c in res.checks)

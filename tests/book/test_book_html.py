@@ -57,6 +57,8 @@ def shown(page: Path) -> str:
     "gva-estimate", "gva-ci", "gva-verdict", "gdp-did-estimate", "gdp-did-ci", "gdp-did-verdict", "gdp-es-estimate",
     "gdhi-did-estimate", "gdhi-did-ci", "gdhi-did-verdict", "gdhi-es-estimate", "gdp-synth-estimate",
     "gdhi-synth-mde", "gdhi-synth-verdict", "gdhi-synth-p-holm",
+    # the ITL3/NUTS3 rows shown beside the council-level comparison
+    "gdp-did-itl3-estimate", "gdp-did-itl3-verdict", "gdhi-did-itl3-estimate", "gdhi-es-itl3-estimate",
 ])
 def test_chapter_five_shows_the_ledgers_values(headline, key):
     assert headline[key] in shown(CH05)
@@ -74,7 +76,7 @@ def test_every_confirmatory_claim_is_described_by_its_own_sentence_in_chapter_fi
 
     led = ledger.ledger()
     rows = led[(led["role"] == ledger.CONFIRMATORY)
-               & led["outcome"].isin(["gva_per_head", "cpop_median_weekly_earnings", "gdp_per_head", "gdhi_per_head"])]
+               & led["outcome"].isin(["gva_per_head", "cpop_median_weekly_earnings", *claims.GB_OUTCOMES])]
     text = shown(CH05)
     for _, row in rows.iterrows():
         sentence = squeeze(claims.claim_sentence(row).replace("**", ""))

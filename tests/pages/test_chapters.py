@@ -27,9 +27,12 @@ def glued(monkeypatch):
     """Capture figures glued by the chapter functions instead of displaying them."""
     captured: dict[str, tuple[int, str]] = {}
 
-    def fake_glue(key, fig, alt):
+    def fake_glue(key, fig, alt, data=None):
         if not alt or len(alt.split()) < 6:
             raise ValueError(f"figure {key!r}: alt text must state the finding in a sentence")
+        table = figures.plotted_data(fig) if data is None else data
+        if table is None or table.empty:
+            raise ValueError(f"figure {key!r}: no plotted data to offer as CSV")
         captured[key] = (len(figures.png_bytes(fig)), alt)
 
     monkeypatch.setattr(figures, "glue_figure", fake_glue)

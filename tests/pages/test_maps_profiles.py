@@ -4,14 +4,16 @@ The boundary tests check the file's content against independent facts (the regis
 Scotland's and Highland's areas), the decoding against a small decoder of the TopoJSON arcs written
 here, and that a tampered file fails with an error naming it. The map tests draw real maps and
 check patches, outlines and PNG sizes. The profile tests generate the 33 pages into a temporary
-folder and read them as text; the last test reads the built HTML and is skipped until the book has
-been built.
+folder and read them as text; the twin tests check each page's synthetic-twin section against the
+evidence ledger read directly (not through the profile facts), and every figure's CSV against what
+it draws; the last test reads the built HTML and is skipped until the book has been built.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import importlib
 import json
 import re
 from pathlib import Path
@@ -21,7 +23,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from analysis import paths
+from analysis import paths, settings
 from analysis.data import geo, register
 from analysis.errors import ChecksumError, ParseError, UnknownAreaError
 from analysis.pages import figures, maps
@@ -270,7 +272,7 @@ def test_each_page_names_its_own_council_and_code(pages):
         assert not text.startswith("---"), "a generated page has no notebook front matter"
         assert "{code-cell}" not in text and "{glue" not in text, "every value is filled in when the page is written"
         assert f"Its council area code is {rec.code}." in text
-        for fig in ("locator", "outcomes", "inequality"):
+        for fig in ("locator", "outcomes", "inequality", "twin"):
             assert f":name: fig-{rec.code}-{fig}\n" in text
             assert (pages / "figures" / f"{facts.slug(rec.code)}-{fig}.png").stat().st_size > 0
         assert f'aria-label="Evidence ledger rows about {html.escape(rec.name)}"' in text
@@ -332,11 +334,15 @@ def prose_lines(text: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("code", ["S12000036", "S12000005", "S12000050"])
+@pytest.mark.parametrize("code", ["S12000036", "S12000005", "S12000050", "S12000027"])
 def test_no_typed_digits_in_the_templates(code):
-    """Every number on a profile comes from its facts: the templates, before they are filled, type none."""
-    figs = {name: ("figures/x.png", "alt") for name in ("locator", "outcomes", "inequality")}
-    for template in (render.page_text(code, figs), render.index_text({"map": ("figures/x.png", "alt")})):
+    """Every number on a profile comes from its facts: the templates, before they are filled, type none
+    (the twin section and the provenance lines included)."""
+    figs = {name: ("figures/x.png", "alt", "figures/x.csv") for name in render.MAKERS}
+    page = render.page_text(code, figs)
+    assert "## Against its own synthetic twin" in page and "{glue:text}`twin-gdhi-gap`" in page
+    assert 'class="cpp-source"' in page
+    for template in (page, render.index_text({"map": ("figures/x.png", "alt", "figures/x.csv")})):
         for line in prose_lines(template):
             assert not re.search(r"\d", line), f"typed number in {line!r}"
 
@@ -350,11 +356,15 @@ def test_write_profiles_removes_stale_pages(tmp_path):
     (tmp_path / "old-council.md").write_text("# gone")
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "old-council-locator.png").write_bytes(b"x")
+    (tmp_path / "figures" / "old-council-locator.csv").write_text("x\n")
     render.write_profiles(tmp_path)
     assert not (tmp_path / "old-council.md").exists()
     assert not (tmp_path / "figures" / "old-council-locator.png").exists()
+    assert not (tmp_path / "figures" / "old-council-locator.csv").exists()
     assert len(list(tmp_path.glob("*.md"))) == 33
-    assert len(list((tmp_path / "figures").glob("*.png"))) == 32 * 3 + 1
+    n_figures = 32 * len(render.MAKERS) + 1
+    assert len(list((tmp_path / "figures").glob("*.png"))) == n_figures
+    assert len(list((tmp_path / "figures").glob("*.csv"))) == n_figures
 
 
 def test_write_profiles_skips_work_when_nothing_changed(pages, monkeypatch):
@@ -421,8 +431,8 @@ def test_ledger_rows_are_the_partnerships_own(outputs):
 
 @pytest.mark.parametrize("code", ["S12000049", "S12000023"])
 def test_profile_figures_state_findings_and_stay_small(code):
-    for make in (render.locator_figure, render.outcomes_figure, render.inequality_figure):
-        fig, alt = make(code)
+    for make in render.MAKERS.values():
+        fig, alt, _ = make(code)
         assert register.name_of(code) in alt and re.search(r"\d", alt)
         size = len(figures.png_bytes(fig))
         assert size <= MAX_PNG, f"{make.__name__}({code}) PNG is {size:,} bytes"
@@ -433,6 +443,255 @@ def test_period_midpoints():
     assert facts.period_mid("2005/06") == 2005.75
     assert facts.period_mid("2002-2004") == 2003.5
     assert facts.period_mid("2002/03-2004/05") == 2003.75
+
+
+# --------------------------------------------------------------------------------------------
+# profiles: the synthetic twin, against the ledger read directly
+
+
+TWIN_HEADING = "## Against its own synthetic twin"
+
+
+def _section(text: str, heading: str) -> str:
+    """The text from ``heading`` to the next heading of the same or a higher level."""
+    level = heading.split(" ")[0]
+    start = text.index(heading + "\n")
+    rest = text[start + len(heading):]
+    stops = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", rest, re.M)]
+    return heading + (rest[:stops[0]] if stops else rest)
+
+
+def _twin_subsection(text: str, twin) -> str:
+    section = _section(text, TWIN_HEADING)
+    return _section(section, f"### {twin.phrase[0].upper() + twin.phrase[1:]}")
+
+
+def _claim(twin, code: str) -> str:
+    return f"{twin.test_id}:primary:{code}"
+
+
+@pytest.fixture(scope="module")
+def ledger_rows():
+    from analysis.attribution import ledger
+
+    return ledger.ledger().set_index("claim_id")
+
+
+@pytest.fixture(scope="module")
+def twin_details():
+    """Each twin's design result details, from the ledger's results (read once)."""
+    from analysis.attribution import ledger
+    from analysis.attribution.base import DesignResult
+
+    wanted = {_claim(tw, c) for tw in facts.TWINS for c in register.council_codes()}
+    return {job.claim_id: res.details for job, res in ledger.results()
+            if job.claim_id in wanted and isinstance(res, DesignResult)}
+
+
+def test_the_twin_tests_are_in_the_ledger_for_every_partnership(ledger_rows, twin_details):
+    for twin in facts.TWINS:
+        for code in register.council_codes():
+            row = ledger_rows.loc[_claim(twin, code)]
+            assert row["design"] == "synth" and row["window_kind"] == "primary" and row["area_code"] == code
+            assert _claim(twin, code) in twin_details
+
+
+def test_every_page_has_a_twin_section_with_both_outcomes_as_in_the_ledger(pages, ledger_rows):
+    from analysis.pages import claims
+
+    labels = claims.labels()
+    level = int(round(100 * (1 - float(settings.load()["attribution"]["alpha"]))))
+    for code in register.council_codes():
+        text = (pages / f"{facts.slug(code)}.md").read_text()
+        section = _section(text, TWIN_HEADING)
+        assert f":name: fig-{code}-twin\n" in section
+        assert "### The claimant count" in section
+        for twin in facts.TWINS:
+            sub = _twin_subsection(text, twin)
+            row = ledger_rows.loc[_claim(twin, code)]
+            assert f"was {claims.fmt(row['estimate'])} log points" in sub, (code, twin.key)
+            assert f"{level}% interval {claims.interval(row['ci_low'], row['ci_high'])})" in sub, (code, twin.key)
+            assert f"minimum detectable effect, is {claims.fmt(row['mde'])} log points" in sub
+            assert f"p = {claims.fmt_p(row['p_value'])} (" in sub
+            chosen = settings.load()["attribution"]["multiplicity"]["verdict_p"]
+            if chosen != "raw":
+                assert f"the p-value the verdict uses: {claims.fmt_p(row[f'p_{chosen}'])});" in sub
+            assert f"placebos allow is {claims.fmt_p(row['min_p'])}." in sub
+            assert f"Ledger verdict: **{labels[row['verdict_key']]}** — {claims.short_reason(row).rstrip('.')}." in sub
+            fit = next(c for c in row["assumption_checks"].split("; ") if c.startswith("good pre-period fit"))
+            assert ("The pre-duty fit passed" in sub) == fit.endswith("holds"), (code, twin.key, fit)
+
+
+def _donor_rows(sub: str, label: str) -> list[list[str]]:
+    table = re.search(r'<table[^>]*aria-label="' + re.escape(html.escape(label)) + r'".*?</table>', sub, re.S)
+    assert table is not None, label
+    body = table.group(0).split("<tbody>")[1]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>.*?</td>", tr)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_donor_tables_are_the_ledgers_positive_weights_by_name(pages, twin_details):
+    from analysis.data import districts
+
+    gb = districts.table()
+    by_name = gb.set_index("name")
+    assert by_name.index.is_unique
+    for code in register.council_codes():
+        text = (pages / f"{facts.slug(code)}.md").read_text()
+        name = register.name_of(code)
+        for twin in facts.TWINS:
+            weights = {k: v for k, v in twin_details[_claim(twin, code)]["weights"].items() if v > 0}
+            rows = _donor_rows(_twin_subsection(text, twin), f"Donors of {facts.possessive(name)} synthetic twin: "
+                                                            f"{twin.phrase}")
+            shown = {by_name.at[r[0], "code"]: float(r[3]) for r in rows}  # every name resolves to a district
+            assert set(shown) == set(weights), (code, twin.key)
+            for donor, w in weights.items():
+                assert shown[donor] == pytest.approx(w, abs=5e-4, rel=1e-2), (code, donor)
+            for r in rows:
+                assert [r[1], r[2]] == [by_name.at[r[0], "region_name"], by_name.at[r[0], "country"]]
+                assert not by_name.at[r[0], "code"].startswith("S"), "a Scottish council among the donors"
+            assert sum(weights.values()) == pytest.approx(1, abs=1e-6)
+            assert sum(shown.values()) == pytest.approx(1, abs=5e-4 * len(shown))
+            assert list(shown.values()) == sorted(shown.values(), reverse=True)
+            assert f"mix of {facts.in_words(len(weights))} of the" in _twin_subsection(text, twin)
+
+
+@pytest.mark.parametrize("code", ["S12000014", "S12000027", "S12000013"])
+def test_twin_figure_states_the_gap_and_its_csv_holds_the_paths(pages, code, ledger_rows, twin_details):
+    from analysis.pages import claims
+
+    fig, alt, _ = render.twin_figure(code)
+    name = register.name_of(code)
+    assert alt.startswith(f"Two line charts of {name} ")
+    data = pd.read_csv(pages / "figures" / f"{facts.slug(code)}-twin.csv")
+    for twin in facts.TWINS:
+        row = ledger_rows.loc[_claim(twin, code)]
+        gap = claims.fmt(abs(row["estimate"]))
+        side = "above" if row["estimate"] > 0 else "below"
+        assert f"{facts.possessive(name)} {twin.phrase} ran {gap} log points {side} its synthetic twin" in alt
+        assert claims.interval(row["ci_low"], row["ci_high"]) in alt and row["verdict"] in alt
+        panel = data[data["panel"] == twin.phrase[0].upper() + twin.phrase[1:]]
+        details = twin_details[_claim(twin, code)]
+        for series, key in ((name, "actual"), ("synthetic twin", "synthetic")):
+            got = panel[panel["series"] == series].set_index("x")["y"]
+            want = pd.Series(details[key]).sort_index()
+            assert list(got.index.astype(int)) == list(want.index)
+            assert np.allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9)
+
+
+def test_donor_pool_sentence_reports_the_other_rules(pages, twin_details):
+    from analysis.pages import claims
+
+    for code in ("S12000014", "S12000033"):
+        text = (pages / f"{facts.slug(code)}.md").read_text()
+        for twin in facts.TWINS:
+            pools = twin_details[_claim(twin, code)]["donor_pools"]
+            assert pools[0]["rule"] == "all" and len(pools) >= 2
+            sub = _twin_subsection(text, twin)
+            for alt in pools[1:]:
+                assert f"With {alt['label']} as the donor pool" in sub
+                assert f"the gap is {claims.fmt(alt['estimate'])} log points" in sub
+                assert f"against {claims.fmt(pools[0]['estimate'])}" in sub
+                same = (alt["p_value"] < 0.05) == (pools[0]["p_value"] < 0.05) and \
+                    alt["pre_fit_ok"] == pools[0]["pre_fit_ok"]
+                assert ("is the same under both rules" in sub) == same
+
+
+def test_claimant_sentence_states_the_pre_years_and_the_rates(pages):
+    from analysis.attribution import descriptive
+
+    c = descriptive.claimant_count()
+    assert c.n_pre_event_years == len([y for y in c.pre_event_years if y < c.event])
+    nat = c.national.set_index(["group", "year"])["mean"]
+    for code in ("S12000014", "S12000049"):
+        sub = _section(_section((pages / f"{facts.slug(code)}.md").read_text(), TWIN_HEADING),
+                       "### The claimant count")
+        own = c.councils[c.councils["area_code"] == code].set_index("year")["value"]
+        assert f"so it has {facts.in_words(c.n_pre_event_years)} year" in sub
+        assert "cannot support attribution" in sub and not c.supports_attribution
+        assert f"was {own[c.first_year]:.1f}% of residents" in sub and f"and {own[c.last_year]:.1f}% in" in sub
+        for group in ("Scotland", "Great Britain"):
+            assert f"{nat[(group, c.first_year)]:.1f}% and {nat[(group, c.last_year)]:.1f}%" in sub
+
+
+def test_index_counts_the_twins_verdicts(pages, ledger_rows):
+    from analysis.pages import claims
+
+    text = (pages / "index.md").read_text()
+    labels = claims.labels()
+    for twin in facts.TWINS:
+        rows = ledger_rows[ledger_rows.index.str.startswith(f"{twin.test_id}:primary:")]
+        assert len(rows) == len(register.council_codes())
+        part = text[text.index(f"twins for {twin.phrase},"):].split(";")[0]
+        for key, n in rows["verdict_key"].value_counts().items():
+            assert f"{n} “{labels[key]}”" in part.replace("have the verdict ", "")
+
+
+def test_every_png_has_its_plotted_data_beside_it(pages):
+    pngs = sorted((pages / "figures").glob("*.png"))
+    assert len(pngs) == 32 * len(render.MAKERS) + 1
+    for png in pngs:
+        data = pd.read_csv(png.with_suffix(".csv"))
+        assert len(data) > 0, png.name
+    code = "S12000049"
+    stem = pages / "figures" / facts.slug(code)
+    locator = pd.read_csv(f"{stem}-locator.csv")
+    assert list(locator.loc[locator["highlighted"], "area_code"]) == [code]
+    outcomes = pd.read_csv(f"{stem}-outcomes.csv")
+    frame = facts.comparison(code, facts.OUTCOMES[0].indicator)
+    got = outcomes[outcomes["series"] == register.name_of(code)].groupby("panel").size()
+    assert len(got) == len(facts.OUTCOMES)
+    first = outcomes[(outcomes["panel"] == outcomes["panel"].iloc[0]) & (outcomes["series"] == register.name_of(code))]
+    assert np.allclose(first["y"].to_numpy(), frame["council"].dropna().to_numpy())
+    sii = pd.read_csv(f"{stem}-inequality.csv")
+    assert {"sii", "sii_lowci", "sii_upci"} <= set(sii.columns) and set(sii["area"]) == {register.name_of(code),
+                                                                                          "Scotland"}
+
+
+def test_every_figure_and_table_has_a_provenance_line(pages):
+    depth = len(facts.OUT_DIR.relative_to(paths.ROOT).parts)
+    mark = re.compile(r'Made by <a class="cpp-source" data-cpp-source="([\w.]+):(\w+)" href="([^"]+)">')
+    for page in sorted(pages.glob("*.md")):
+        text = page.read_text()
+        figures_ = re.findall(r"^````\{figure\} (\S+)\n(.*?)^````$", text, re.S | re.M)
+        assert len(figures_) == (1 if page.stem == "index" else len(render.MAKERS))
+        for png, body in figures_:
+            assert "```{rst-class} cpp-provenance\n```" in body
+            module, name, href = mark.search(body).groups()
+            assert callable(getattr(importlib.import_module(module), name))
+            assert href == "../" * depth + f"_modules/{module.replace('.', '/')}.html#{name}"
+            csv = re.search(r"\{download\}`plotted data \(CSV\) <([^>]+)>`", body).group(1)
+            assert csv == png.replace(".png", ".csv") and (pages / csv).exists()
+        if page.stem != "index":
+            makers = [m.group(2) for m in mark.finditer(text)]
+            assert makers.count("twin_donors") == len(facts.TWINS) and makers.count("ledger_table") == 1
+
+
+def test_a_twin_that_could_not_run_gets_a_sentence_not_a_crash(monkeypatch):
+    code = "S12000014"
+    real = facts.twin_row
+
+    def broken(c, twin):
+        row = real(c, twin)
+        if twin.key != "gdp":
+            return row
+        return {"claim_id": row["claim_id"], "ran": False, "unit": "", "ledger": None,
+                "error": "fewer than two pre-event years"}
+
+    monkeypatch.setattr(facts, "twin_row", broken)
+    facts.twin_facts.cache_clear()
+    try:
+        values = facts.twin_page_facts(code)
+        assert "could not be run: fewer than two pre-event years." in values["twin-gdp-gap"]
+        assert values["twin-gdhi-estimate"]  # the other outcome is unaffected
+        fig, alt, _ = render.twin_figure(code)
+        assert "has no synthetic twin" in alt
+        figures.png_bytes(fig)
+        figs = {name: ("figures/x.png", "alt text for a test figure", "figures/x.csv") for name in render.MAKERS}
+        text = render.page_text(code, figs)
+        assert text.count("Donors of ") == 1  # no donor table for the twin that did not run
+    finally:
+        facts.twin_facts.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,8 +720,34 @@ def test_built_profiles_show_their_own_values(outputs):
         assert rec.code in text
         assert f"{rec.name} had {value:,.0f} residents in {year}" in text, rec.name
         images = re.findall(r'<img [^>]*src="([^"]+)"', html)
-        assert len(images) == 3
+        assert len(images) == len(render.MAKERS)
         size = len(html.encode()) + sum((page.parent / src).resolve().stat().st_size for src in images)
         assert size <= MAX_PAGE, f"{page.name}: {size:,} bytes with images"
         for alt in re.findall(r'<img [^>]*alt="([^"]*)"', html):
             assert re.search(r"\d", alt), f"{page.name}: alt text states no finding: {alt!r}"
+        assert "Against its own synthetic twin" in text
+
+
+@pytest.mark.book
+def test_built_profile_figures_link_to_their_maker_and_offer_their_data():
+    """As on the executed pages: under every figure, a link to its maker's source page (which exists
+    and has the function's anchor) and a CSV download that holds rows."""
+    from bs4 import BeautifulSoup
+
+    built = paths.ROOT / "_build" / "html" / "book" / "profiles"
+    checked = 0
+    for page in sorted(built.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for figure in soup.find_all("figure"):
+            line = figure.find(class_="cpp-provenance")
+            assert line is not None, f"{page.name}: figure {figure.get('id')} has no provenance line"
+            link = line.find("a", class_="cpp-source")
+            target, _, anchor = link["href"].partition("#")
+            source = (page.parent / target).resolve()
+            assert source.exists(), f"{page.name}: {link['href']}"
+            assert BeautifulSoup(source.read_text(encoding="utf-8"), "html.parser").find(id=anchor) is not None
+            download = line.find("a", class_="download")
+            data = (page.parent / download["href"]).resolve()
+            assert len(pd.read_csv(data)) > 0, f"{page.name}: {download['href']} holds no rows"
+            checked += 1
+    assert checked == 32 * len(render.MAKERS) + 1

@@ -10,7 +10,10 @@ here from the panel (:func:`analysis.data.panel.build`) and the evidence ledger
   for people services (:data:`OUTCOMES`);
 * inequality within the partnership: ScotPHO's slope index of inequality over time
   (:data:`INEQUALITY`);
-* the ledger rows about the partnership itself and about the ITL3 areas that contain it.
+* the ledger rows about the partnership itself and about the ITL3 areas that contain it;
+* the partnership against its own synthetic twin (:data:`TWINS`): the council-level synthetic
+  controls of the ledger, primary window, with their paths, donors by name, donor-pool robustness
+  and verdicts, and the claimant count, which no design can use (:func:`twin_facts`).
 
 The tables the pages need are small; they are computed once for all 32 partnerships and kept in
 ``data/cache`` under a key of the raw checksums, the reference files, the code and the settings
@@ -51,6 +54,18 @@ OUTCOMES = (
     Outcome("admissions", "scotpho_alcohol_admissions"),  # ScotPHO, age-sex standardised
     Outcome("employment", "employment_rate"),  # annual population survey, percent
     Outcome("mortality", "cpop_early_mortality"),  # CPOP outcome
+)
+@dataclass(frozen=True)
+class Twin:
+    key: str  # glue-key prefix
+    test_id: str  # the ledger's council-level synthetic-control test (settings: attribution.tests)
+    phrase: str  # the outcome in prose ("household income per head")
+
+
+#: The council-level synthetic controls every profile shows, in the order of the twin figure's panels.
+TWINS = (
+    Twin("gdhi", "gdhi-council-synth", "gross disposable household income per head"),
+    Twin("gdp", "gdp-council-synth", "GDP per head (chained volume)"),
 )
 #: The ScotPHO indicator whose within-partnership slope index of inequality is shown.
 INEQUALITY = "scotpho_deaths_all_ages"
@@ -196,6 +211,56 @@ def _ledger_rows(reg: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["area_code"].isin(codes | itl3)].reset_index(drop=True)
 
 
+def _twin_rows(reg: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per partnership and :data:`TWINS` test (primary window): what the twin section and
+    figure need from the design result behind the ledger row (read from the ledger's cache once, for
+    all partnerships). A unit whose design could not be run, or a test the settings no longer list,
+    gets a row with ``ran`` False and the reason in ``error``."""
+    from analysis.attribution import ledger
+    from analysis.attribution.base import DesignResult
+
+    wanted = {f"{t.test_id}:{ledger.PRIMARY}:{code}": (t, code) for t in TWINS for code in reg["code"]}
+    units = indicators.set_index("indicator")["unit"]
+    found: dict[str, dict] = {}
+    for job, res in ledger.results():
+        if job.claim_id not in wanted:
+            continue
+        entry: dict[str, object] = {"claim_id": job.claim_id, "outcome": job.outcome,
+                                    "unit": str(units.get(job.outcome, ""))}
+        if isinstance(res, DesignResult):
+            d = res.details
+            fit = next((c for c in res.checks if c.name == "good pre-period fit"), None)
+            entry.update(
+                ran=True, error="", actual={int(k): float(v) for k, v in d["actual"].items()},
+                synthetic={int(k): float(v) for k, v in d["synthetic"].items()},
+                weights={str(k): float(v) for k, v in d["weights"].items() if v > 0},
+                pools=[{k: v for k, v in row.items() if k != "weights"} for row in d["donor_pools"]],
+                pre_fit_ratio=float(d["pre_fit_ratio"]), pre_fit_ok=None if fit is None else fit.passed,
+                window=tuple(int(y) for y in d["window"]), n_candidates=int(d["donor_pool"]["n_candidates"]),
+                n_placebos=int(d["donor_pools"][0]["n_placebos"]), n_pre=int(res.n_pre))
+        else:
+            entry.update(ran=False, error=str(res))
+        found[job.claim_id] = entry
+    rows = []
+    for claim_id, (twin, code) in wanted.items():
+        entry = found.get(claim_id) or {"claim_id": claim_id, "ran": False, "unit": "",
+                                         "error": f"the ledger has no row {claim_id} (is {twin.test_id} configured?)"}
+        rows.append({"area_code": code, "test_id": twin.test_id, **entry})
+    return pd.DataFrame(rows)
+
+
+def _districts() -> pd.DataFrame:
+    from analysis.data import districts
+
+    return districts.table()[["code", "name", "country", "region_name"]]
+
+
+def _claimant():
+    from analysis.attribution import descriptive
+
+    return descriptive.claimant_count()
+
+
 def compute_tables() -> dict[str, object]:
     """Every table the profile pages read, for all partnerships at once."""
     from analysis.data import geo, panel
@@ -219,6 +284,9 @@ def compute_tables() -> dict[str, object]:
         "population": pop.sort_values(["area_code", "year"], ignore_index=True),
         "area_km2": geo.areas_km2(),
         "ledger": _ledger_rows(reg),
+        "twins": _twin_rows(reg, outputs.indicators),
+        "districts": _districts(),
+        "claimant": _claimant(),
         "titles": {k: titles[k] for k in [o.indicator for o in OUTCOMES] + [INEQUALITY]
                    + [_scotland_weight(o.indicator) for o in OUTCOMES]},
     }
@@ -442,6 +510,224 @@ def ledger_facts(code: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# the synthetic twin
+
+
+def twin_row(code: str, twin: Twin) -> dict[str, object]:
+    """The twin table's row for one partnership and test (:func:`_twin_rows`), with the ledger row's
+    values (``ledger``: the row as a Series, or None when the ledger has no such claim)."""
+    t = tables()
+    rows = t["twins"]
+    hit = rows[(rows["area_code"] == code) & (rows["test_id"] == twin.test_id)]
+    if len(hit) != 1:
+        raise KeyError(f"{code}: {len(hit)} twin rows for {twin.test_id}")
+    out = {k: v for k, v in hit.iloc[0].items() if not (isinstance(v, float) and np.isnan(v))}
+    led = t["ledger"]
+    match = led[led["claim_id"] == out["claim_id"]]
+    out["ledger"] = match.iloc[0] if len(match) else None
+    return out
+
+
+def twin_donors(code: str, twin: Twin) -> pd.DataFrame:
+    """The donors of the partnership's twin with positive weight, by name, heaviest first."""
+    row = twin_row(code, twin)
+    weights = pd.Series(row.get("weights") or {}, dtype=float)
+    weights = weights[weights > 0].sort_values(ascending=False, kind="stable")
+    names = tables()["districts"].set_index("code")
+    unknown = sorted(set(weights.index) - set(names.index))
+    if unknown:
+        raise register.UnknownAreaError(f"{code}: donors {unknown} of {twin.test_id} are not districts of "
+                                        "Great Britain")
+    return pd.DataFrame({
+        "District": [names.at[c, "name"] for c in weights.index],
+        "Region": [names.at[c, "region_name"] for c in weights.index],
+        "Country": [names.at[c, "country"] for c in weights.index],
+        "Weight": [_weight(w) for w in weights],
+    })
+
+
+def _weight(w: float) -> str:
+    """A donor weight: three decimals, two significant digits below a thousandth."""
+    return f"{w:.3f}" if w >= 0.001 else f"{w:.2g}"
+
+
+def _level() -> int:
+    return int(round(100 * (1 - float(settings.load()["attribution"]["alpha"]))))
+
+
+def _direction(x: float) -> str:
+    return "above" if x > 0 else ("below" if x < 0 else "level with")
+
+
+def _pool_decision(pool: dict, alpha: float) -> str:
+    """What the detection test decides under one donor-pool rule, in words."""
+    if not pool.get("pre_fit_ok", True):
+        return "fails the pre-fit check"
+    return "rejects “no effect”" if float(pool["p_value"]) < alpha else "does not reject “no effect”"
+
+
+#: How prose names the ledger's adjusted p-values (``attribution.multiplicity.verdict_p``).
+ADJUSTED_P = {"holm": ("p_holm", "Holm"), "bh": ("p_bh", "Benjamini–Hochberg")}
+
+
+def _adjusted_p(led: pd.Series) -> str:
+    """The clause on the multiplicity-adjusted p-value the verdict uses, or "" if it uses the raw one."""
+    from analysis.pages import claims
+
+    chosen = settings.load()["attribution"]["multiplicity"]["verdict_p"]
+    if chosen not in ADJUSTED_P:
+        return ""
+    column, method = ADJUSTED_P[chosen]
+    value = claims.fmt_p(float(led[column]))
+    return f" ({method}-adjusted within its family of tests, the p-value the verdict uses: {value})"
+
+
+def _pool_sentence(row: dict) -> str:
+    """The estimate under each alternative donor-pool rule against the verdict's rule."""
+    from analysis.pages import claims
+
+    pools = list(row.get("pools") or [])
+    if len(pools) < 2:
+        return "No other donor-pool rule was run for this twin."
+    alpha = float(settings.load()["attribution"]["alpha"])
+    base = pools[0]
+    base_decision = _pool_decision(base, alpha)
+    parts = []
+    for alt in pools[1:]:
+        decision = _pool_decision(alt, alpha)
+        same = (f"the placebo test's decision (unadjusted p against {alpha:g}) is the same under both rules: it "
+                f"{decision}" if decision == base_decision else
+                f"the placebo test's decision (unadjusted p against {alpha:g}) changes: it {decision}, where with "
+                f"{base['label']} it {base_decision}")
+        parts.append(
+            f"With {alt['label']} as the donor pool instead of {base['label']} ({in_words(int(base['n_donors']))} "
+            f"districts), the gap is {claims.fmt(float(alt['estimate']))} log points ({_level()}% interval "
+            f"{claims.interval(float(alt['ci_low']), float(alt['ci_high']))}, "
+            f"p = {claims.fmt_p(float(alt['p_value']))}) "
+            f"against {claims.fmt(float(base['estimate']))}, so {same}.")
+    return " ".join(parts)
+
+
+def _fit_sentence(name: str, row: dict) -> str:
+    limit = float(settings.load()["attribution"]["synth"]["max_pre_rmspe_ratio"])
+    years = sorted(y for y in row["actual"] if y < int(row["ledger"]["event"])) if row.get("ledger") is not None \
+        else []
+    span = f" over the {in_words(len(years))} years {years[0]}–{years[-1]}" if years else ""
+    ok = row.get("pre_fit_ok")
+    verdict = {True: "passed", False: "failed", None: "could not be checked"}[ok]
+    return (f"The pre-duty fit {verdict}: predicting each year before the duty from the others, the twin missed "
+            f"{possessive(name)} path{span} by {row['pre_fit_ratio']:.2%} of its mean level (the pre-fit ratio; the "
+            f"limit is {limit:.0%}).")
+
+
+@functools.cache
+def twin_facts(code: str, twin: Twin) -> dict[str, str]:
+    """Glue-ready strings about one twin: the gap, the test, the verdict, the donor pools, the
+    donors, and a clause for the figure's alt text."""
+    from analysis.pages import claims
+
+    name = register.name_of(code)
+    row = twin_row(code, twin)
+    led = row["ledger"]
+    names = claims.labels()
+    verdict = (f"Ledger verdict: **{names[led['verdict_key']]}** — {claims.short_reason(led).rstrip('.')}."
+               if led is not None else "The ledger has no verdict for it.")
+    if not row["ran"] or led is None or not np.isfinite(float(led["estimate"])):
+        why = row.get("error") or "the design gave no estimate"
+        sentence = f"The synthetic control of {possessive(name)} {twin.phrase} could not be run: {why}."
+        return {"gap": sentence, "test": "", "fit": "", "verdict": verdict, "pools": "",
+                "donors": "With no twin there are no donors to show.",
+                "alt": f"{possessive(name)} {twin.phrase} has no synthetic twin ({why})", "estimate": "",
+                "interval": ""}
+    est, lo, hi = float(led["estimate"]), float(led["ci_low"]), float(led["ci_high"])
+    power = float(settings.load()["attribution"]["power"])
+    window = str(led["window"])
+    pct = abs(100 * np.expm1(est))
+    gap = (f"Over {window}, the mean gap between {possessive(name)} {twin.phrase} and its synthetic twin, {name} "
+           f"minus twin, was {claims.fmt(est)} log points (about {pct:.1f}% {_direction(est)} the twin; {_level()}% "
+           f"interval {claims.interval(lo, hi)}). The smallest effect this comparison could detect for {name} with "
+           f"{power:.0%} power, its own minimum detectable effect, is {claims.fmt(float(led['mde']))} log points.")
+    test = (f"In the placebo test, in which each of the {row['n_placebos']:,} donor districts in turn plays the "
+            f"treated unit, p = {claims.fmt_p(float(led['p_value']))}{_adjusted_p(led)}; the smallest p-value those "
+            f"placebos allow "
+            f"is {claims.fmt_p(float(led['min_p']))}.")
+    donors = twin_donors(code, twin)
+    alt = (f"{possessive(name)} {twin.phrase} ran {claims.fmt(abs(est))} log points {_direction(est)} its synthetic "
+           f"twin over {window} ({_level()}% interval {claims.interval(lo, hi)}; verdict: {names[led['verdict_key']]})")
+    return {
+        "gap": gap, "test": test, "fit": _fit_sentence(name, row), "verdict": verdict,
+        "pools": _pool_sentence(row),
+        "donors": (f"The twin is a weighted mix of {in_words(len(donors))} of the {row['n_candidates']:,} districts "
+                   "of England and Wales, the weights summing to one:"),
+        "alt": alt, "estimate": claims.fmt(est), "interval": claims.interval(lo, hi),
+    }
+
+
+def claimant_sentence(code: str) -> str:
+    """Why the claimant count is shown in no design, with the partnership's own rate against the
+    means of Scotland's councils and of Great Britain's districts in the first and the last year."""
+    c = tables()["claimant"]
+    name = register.name_of(code)
+    own = c.councils[c.councils["area_code"] == code].set_index("year")["value"]
+    nat = c.national.set_index(["group", "year"])
+    first, last = c.first_year, c.last_year
+    scot = [nat.at[("Scotland", y), "mean"] for y in (first, last)]
+    gb = [nat.at[("Great Britain", y), "mean"] for y in (first, last)]
+    n_scot = int(nat.at[("Scotland", first), "n_districts"])
+    n_gb = int(nat.at[("Great Britain", first), "n_districts"])
+    years = ", ".join(str(y) for y in c.pre_event_years) or "none"
+    n_pre = c.n_pre_event_years
+    head = (f"No design of the book uses the claimant count: it starts in {first}, so it has {in_words(n_pre)} "
+            f"year{'s' if n_pre != 1 else ''} before the duty ({years}), while estimating a pre-duty trend needs at "
+            f"least {in_words(c.min_pre_years)}; it cannot support attribution and is described only."
+            if not c.supports_attribution else
+            f"The claimant count has {in_words(n_pre)} years before the duty ({years}).")
+    if first not in own.index or last not in own.index:
+        return head + f" {name} lacks a claimant-count value in {first} or in {last}."
+    return head + (
+        f" {possessive(name)} rate was {own[first]:.1f}% of residents aged {_ages(c.unit)} in {first} and "
+        f"{own[last]:.1f}% in {last}, against {scot[0]:.1f}% and {scot[1]:.1f}% for the mean of Scotland's {n_scot} "
+        f"council areas and {gb[0]:.1f}% and {gb[1]:.1f}% for the mean of Great Britain's {n_gb} districts (each "
+        "district counting once: the national means are not the published, population-weighted rates).")
+
+
+def _ages(unit: str) -> str:
+    """The age band of the claimant count's unit ('percent of residents aged 16-64' → '16–64')."""
+    match = re.search(r"aged (\d+)-(\d+)", unit)
+    return f"{match.group(1)}–{match.group(2)}" if match else unit
+
+
+def twin_summary() -> dict[str, str]:
+    """For the index page: how many partnerships' twins have each verdict, per outcome."""
+    from analysis.pages import claims
+
+    names = claims.labels()
+    led = tables()["ledger"]
+    parts = []
+    for twin in TWINS:
+        rows = led[led["claim_id"].str.startswith(f"{twin.test_id}:primary:")]
+        counts = rows["verdict_key"].value_counts()
+        listed = [f"{int(counts[k])} “{names[k]}”" for k in counts.index]
+        listed[0] = listed[0].replace(" “", " have the verdict “", 1)
+        parts.append(f"of the {len(rows)} twins for {twin.phrase}, {join_names(listed)}")
+    return {"twin-summary": "Over the primary window, " + "; ".join(parts) + "."}
+
+
+def twin_page_facts(code: str) -> dict[str, str]:
+    """Every twin string of a page, keyed ``twin-<outcome key>-<part>``, and the claimant sentence."""
+    out = {}
+    for twin in TWINS:
+        for k, v in twin_facts(code, twin).items():
+            out[f"twin-{twin.key}-{k}"] = v
+    out["twin-claimant"] = claimant_sentence(code)
+    cfg = settings.load()["attribution"]
+    first, last = cfg["windows"]["duty"]
+    out["twin-window"] = f"{int(first)}–{int(last)}"
+    out["twin-event"] = str(int(cfg["events"]["duty"]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # every fact of one page
 
 
@@ -460,6 +746,7 @@ def profile_facts(code: str) -> dict[str, str]:
             facts[f"{outcome.key}-{k}"] = v
     facts.update(sii_facts(code))
     facts.update(ledger_facts(code))
+    facts.update(twin_page_facts(code))
     facts["scotland-note"] = scotland_note()
     return facts
 
