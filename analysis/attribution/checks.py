@@ -68,6 +68,7 @@ def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | No
 
 def check_data(cfg: dict, p: pd.DataFrame, *, file: Path | str | None = None) -> None:
     """Check every test of the ``attribution`` settings ``cfg`` against the panel ``p``."""
+    p = single_period_rows(p, None)   # the designs' rows of every outcome, selected once for all the tests
     for i, test in enumerate(cfg["tests"]):
         found = data_problem(test, p, cfg)
         if found is not None:

@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,9 +119,10 @@ def _role(test: dict, window_kind: str, scotland_level: bool) -> str:
 # series for the designs
 
 
-def single_period_rows(p: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """The outcome's rows for single years (2003) or financial years (2003/04), breakdown 'all'."""
-    rows = p[(p["indicator"] == outcome) & (p["breakdown"] == "all")]
+def single_period_rows(p: pd.DataFrame, outcome: str | None) -> pd.DataFrame:
+    """The outcome's rows for single years (2003) or financial years (2003/04), breakdown 'all'
+    (``outcome=None``: those rows of every outcome)."""
+    rows = p[p["breakdown"] == "all"] if outcome is None else p[(p["indicator"] == outcome) & (p["breakdown"] == "all")]
     return rows[rows["period"].str.match(_SINGLE_PERIOD)]
 
 
@@ -249,38 +253,89 @@ def _synth_jobs(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> 
     return out
 
 
-def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None) -> Pairs:
-    """Run the configured tests (or ``tests``) on the panel; return (job, result) pairs in order."""
+def _run_test(p: pd.DataFrame, areas: pd.DataFrame, test: dict, cfg: dict) -> Pairs:
+    design = test["design"]
+    if design == "its":
+        return _its_jobs(p, test, cfg)
+    if design in {"did", "event_study"}:
+        return _did_jobs(p, areas, test, cfg)
+    if design == "synth":
+        return _synth_jobs(p, areas, test, cfg)
+    raise ValueError(f"test {test['id']}: unknown design {design!r}")
+
+
+#: What a forked worker runs on: the panel, the areas, the tests and the settings, set by the
+#: parent before it forks (so nothing large is pickled) and inherited by the workers.
+_WORK: tuple[pd.DataFrame, pd.DataFrame, list[dict], dict] | None = None
+#: Rough relative cost of a test by design, to start the long ones first (a synthetic control
+#: fits every donor as a placebo; council-level runs have 318 donors).
+_COST = {"synth": 3, "its": 2, "event_study": 1, "did": 1}
+
+
+def _worker(index: int) -> Pairs:
+    assert _WORK is not None
+    p, areas, tests, cfg = _WORK
+    return _run_test(p, areas, tests[index], cfg)
+
+
+def _cost(test: dict) -> tuple[int, int]:
+    return (_COST.get(test["design"], 1), int(test.get("area_level") == "district"))
+
+
+def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None,
+              workers: int | None = None) -> Pairs:
+    """Run the configured tests (or ``tests``) on the panel; return (job, result) pairs in order.
+
+    ``workers`` processes share the tests (default: one per core for the configured tests, one for
+    an explicit list). Each test is computed whole in one process from the same inputs and seeds,
+    so the results do not depend on how many workers there are (a test checks this).
+    """
+    global _WORK
     cfg = _cfg()
     outputs = panel.build()
     p, areas = outputs.panel, outputs.areas
-    if tests is None:   # the configured tests: each must fit its outcome's data (one clear error if not)
+    configured = tests is None
+    if configured:   # the configured tests: each must fit its outcome's data (one clear error if not)
         from analysis.attribution import checks
 
         checks.check_data(cfg, p, file=settings.SETTINGS_FILE)
         tests = cfg["tests"]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if configured else 1
+    workers = max(1, min(workers, len(tests)))
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
-    results_: Pairs = []
-    for test in tqdm(tests, desc="attribution tests", unit="test", disable=not show):
-        design = test["design"]
-        if design == "its":
-            results_.extend(_its_jobs(p, test, cfg))
-        elif design in {"did", "event_study"}:
-            results_.extend(_did_jobs(p, areas, test, cfg))
-        elif design == "synth":
-            results_.extend(_synth_jobs(p, areas, test, cfg))
+    by_test: dict[int, Pairs] = {}
+    with tqdm(total=len(tests), desc="attribution tests", unit="test", disable=not show) as bar:
+        if workers == 1:
+            for i, test in enumerate(tests):
+                by_test[i] = _run_test(p, areas, test, cfg)
+                bar.update()
         else:
-            raise ValueError(f"test {test['id']}: unknown design {design!r}")
-    return results_
+            order = sorted(range(len(tests)), key=lambda i: _cost(tests[i]), reverse=True)
+            _WORK = (p, areas, tests, cfg)
+            try:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    futures = {pool.submit(_worker, i): i for i in order}
+                    for future in as_completed(futures):
+                        by_test[futures[future]] = future.result()
+                        bar.update()
+            finally:
+                _WORK = None
+    return [pair for i in range(len(tests)) for pair in by_test[i]]
+
+
+def results_key() -> str:
+    """The cache key of the design results: the raw files, the reference files, the panel's and the
+    attribution code, and the data and attribution settings (everything the ledger depends on)."""
+    return cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/",),
+                     settings_sections=("data", "attribution"), step="attribution")
 
 
 def results(*, force: bool = False, progress: bool | None = None) -> Pairs:
     """The design results for every configured test, from the cache when the inputs are unchanged."""
-    key = cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/",),
-                    settings_sections=("data", "attribution"), step="attribution")
-    return cache.cached("attribution", key, lambda: run_tests(progress=progress), force=force)
+    return cache.cached("attribution", results_key(), lambda: run_tests(progress=progress), force=force)
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +349,7 @@ def _checks_text(res: DesignResult) -> str:
 
 def _area_names() -> dict[str, str]:
     """Names for every area code a ledger row can carry, including the pooled Scottish areas."""
-    areas = panel.read().areas
+    areas = panel.read_table("areas")
     names = dict(zip(areas["area_code"], areas["area_name"], strict=True))
     for level in ("itl3", "nuts3"):
         n = int(((areas["area_type"] == level) & (areas["country"] == "Scotland")).sum())
@@ -359,7 +414,7 @@ def permutation_route(result: DesignResult):
 
 
 def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
-    titles = panel.read().indicators.set_index("indicator")["title"]
+    titles = panel.read_table("indicators").set_index("indicator")["title"]
     grading = cfg["grading"]
     rules = verdicts.Rules.from_cfg(cfg)
     labels = verdicts.labels(cfg)
@@ -408,12 +463,23 @@ def test_rows(cfg: dict, pairs: Pairs) -> list[dict]:
     return rows
 
 
+#: Ledgers already assembled in this process, by :func:`results_key` (a page asks for it several times).
+_LEDGERS: dict[str, pd.DataFrame] = {}
+
+
 def ledger(*, force: bool = False, progress: bool | None = None) -> pd.DataFrame:
-    """The evidence ledger: report claims, then every quantitative test, in a stable order."""
-    cfg = _cfg()
-    pairs = results(force=force, progress=progress)
-    frame = pd.DataFrame(report_rows(cfg) + test_rows(cfg, pairs), columns=LEDGER_COLUMNS)
-    return frame.astype({"chapter": "int64", "sms_level": "int64"})
+    """The evidence ledger: report claims, then every quantitative test, in a stable order.
+
+    Assembled once per process while :func:`results_key` is unchanged; each caller gets its own copy.
+    """
+    key = results_key()
+    if force or key not in _LEDGERS:
+        cfg = _cfg()
+        pairs = results(force=force, progress=progress)
+        frame = pd.DataFrame(report_rows(cfg) + test_rows(cfg, pairs), columns=LEDGER_COLUMNS)
+        _LEDGERS.clear()
+        _LEDGERS[key] = frame.astype({"chapter": "int64", "sms_level": "int64"})
+    return _LEDGERS[key].copy(deep=False)
 
 
 def result_for(claim_id: str) -> DesignResult:

@@ -301,13 +301,32 @@ def write(outputs: Outputs, key: str, out_dir: Path | None = None) -> None:
     (out_dir / "manifest.json").write_text(json.dumps({"key": key, "tables": TABLES}, indent=2) + "\n")
 
 
-def read(out_dir: Path | None = None) -> Outputs:
-    out_dir = Path(out_dir or paths.PROCESSED)
-    tables = {}
-    for name, filename in TABLES.items():
+#: Tables already read in this process, by file and its (size, modification time): a page reads
+#: the panel and the dictionary many times, and ``panel.csv`` alone takes a quarter of a second.
+_READ: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def read_table(name: str, out_dir: Path | None = None) -> pd.DataFrame:
+    """One table of the written outputs (``panel``, ``indicators``, ``areas``, …).
+
+    Each file is parsed once per process while it is unchanged on disk; callers get a shallow copy,
+    which pandas' copy-on-write keeps independent of the cached frame and of every other caller's.
+    """
+    if name not in TABLES:
+        raise KeyError(f"no output table {name!r}; the tables are {', '.join(TABLES)}")
+    path = Path(out_dir or paths.PROCESSED) / TABLES[name]
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if memo not in _READ:
+        for old in [k for k in _READ if k[0] == memo[0]]:
+            del _READ[old]
         dtypes = _DTYPES if name == "panel" else None
-        tables[name] = pd.read_csv(out_dir / filename, dtype=dtypes, keep_default_na=False, na_values=[""])
-    return Outputs(**tables)
+        _READ[memo] = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    return _READ[memo].copy(deep=False)
+
+
+def read(out_dir: Path | None = None) -> Outputs:
+    return Outputs(**{name: read_table(name, out_dir) for name in TABLES})
 
 
 def cached_key(out_dir: Path | None = None) -> str | None:

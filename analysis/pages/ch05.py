@@ -76,7 +76,7 @@ def scotland_trends(led_tests: list[dict] | None = None) -> dict[str, pd.Series]
     tests = {t["id"]: t for t in (led_tests or cfg["tests"])}
     p = panel.build().panel
     out: dict[str, pd.Series] = {}
-    titles = panel.read().indicators.set_index("indicator")["title"]
+    titles = panel.read_table("indicators").set_index("indicator")["title"]
     for test_id in ["alcohol-its", "population-its", "gva-its", "employment-its"]:
         test = tests[test_id]
         rows = ledger.single_period_rows(p, test["outcome"])
@@ -169,7 +169,7 @@ def themes_figure(key: str = "fig-ch05-themes") -> dict[str, str]:
 
 def milestones_table() -> pd.DataFrame:
     ms = pd.read_csv(paths.REFERENCE / "social_justice_milestones.csv", dtype=str, keep_default_na=False)
-    dictionary = panel.read().indicators.set_index("indicator")
+    dictionary = panel.read_table("indicators").set_index("indicator")
     years = []
     for ind in ms["closest_indicator"]:
         if ind and ind not in dictionary.index:

@@ -200,7 +200,7 @@ def outcome_results(led: pd.DataFrame, *, chapter: int | None = None, outcomes: 
         rows = rows[rows["chapter"] == chapter]
     if outcomes is not None:
         rows = rows[rows["outcome"].isin(outcomes)]
-    titles = panel.read().indicators.set_index("indicator")["title"]
+    titles = panel.read_table("indicators").set_index("indicator")["title"]
     parts = []
     for outcome, group in rows.groupby("outcome", sort=False):
         parts.append(f"- *{titles.get(outcome, outcome)}*")
@@ -249,7 +249,7 @@ def evidence_at_a_glance_figure(key: str = "fig-at-a-glance", led: pd.DataFrame 
     m = rows["margin"].astype(float)
     est, lo, hi = rows["estimate"] / m, rows["ci_low"] / m, rows["ci_high"] / m
     elo, ehi = rows["eq_low"] / m, rows["eq_high"] / m
-    titles = panel.read().indicators.set_index("indicator")["title"]
+    titles = panel.read_table("indicators").set_index("indicator")["title"]
     ylabels = [f"{titles.get(o, o)} — {DESIGN_NAMES[d]} ({w})" for o, d, w in
                zip(rows["outcome"], rows["design"], rows["window"], strict=True)]
     fig, ax = figures.new_figure(width=10, height=0.42 * len(rows) + 1.8)

@@ -41,7 +41,7 @@ DIVERGING = "PuOr_r"
 
 
 def _titles() -> pd.Series:
-    return panel.read().indicators.set_index("indicator")["title"]
+    return panel.read_table("indicators").set_index("indicator")["title"]
 
 
 def short_title(outcome: str) -> str:

@@ -216,3 +216,20 @@ def test_council_synth_results_carry_their_donor_pools_with_weights_by_district_
         assert res.details["donor_pool"]["n_donors"] == 318 and res.details["placebos"]["n"] == 318
         assert set(res.details["weights"]) <= codes and all(set(p["weights"]) <= codes for p in pools)
         assert any(c.name == "good pre-period fit" for c in res.checks)
+
+
+def test_results_do_not_depend_on_the_number_of_worker_processes():
+    """The ledger's tests are shared among processes (one per core); each test is computed whole in
+    one of them, so one worker and two give the same jobs, in the same order, with the same results."""
+    chosen = {"population-its", "gva-its", "gdp-did", "gdp-es"}
+    tests = [t for t in settings.load()["attribution"]["tests"] if t["id"] in chosen]
+    assert len(tests) == len(chosen)
+    one = ledger.run_tests(tests, workers=1, progress=False)
+    two = ledger.run_tests(tests, workers=2, progress=False)
+    assert [job for job, _ in one] == [job for job, _ in two]
+    assert [job.test_id for job, _ in two] == sorted((j.test_id for j, _ in two), key=[t["id"] for t in tests].index)
+    for (job, a), (_, b) in zip(one, two, strict=True):
+        assert type(a) is type(b), job
+        if not isinstance(a, Exception):
+            for field in ("estimate", "ci_low", "ci_high", "p_value", "mde"):
+                assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-12, nan_ok=True), (job, field)

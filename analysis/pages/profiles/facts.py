@@ -26,6 +26,7 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,29 @@ def slug(code: str) -> str:
     """File name stem of a partnership's page: its official name, lower case, words joined by '-'."""
     name = register.name_of(code).casefold().replace("&", " and ")
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+
+
+#: In the pages' folder: the key of the inputs the pages were generated from.
+STAMP = ".inputs-key"
+
+
+def inputs_key() -> str:
+    """Key of what the pages depend on: raw and reference files, the data, attribution and page code,
+    the settings (:func:`analysis.cache.key`)."""
+    from analysis.data import panel
+
+    return cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/", "pages/"),
+                     step="profile-pages")
+
+
+def current_pages(out: Path) -> list[Path] | None:
+    """The pages in ``out`` if it holds every one, generated under the current :func:`inputs_key`;
+    else None. Imports no plotting code, so a build with nothing to remake stays quick."""
+    names = ["index.md", *(f"{slug(c)}.md" for c in partnerships()["code"])]
+    stamp = Path(out) / STAMP
+    if stamp.exists() and stamp.read_text().strip() == inputs_key() and all((out / n).exists() for n in names):
+        return [out / n for n in sorted(names)]
+    return None
 
 
 def partnerships() -> pd.DataFrame:

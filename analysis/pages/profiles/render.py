@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import cache, paths, settings
+from analysis import paths, settings
 from analysis.data import register
 from analysis.pages import figures, maps, tables
 from analysis.pages.profiles import facts
@@ -44,7 +44,8 @@ from analysis.pages.profiles import facts
 OUT_DIR = facts.OUT_DIR
 FIGURES = "figures"
 #: Records the key of the inputs the pages were generated from (:func:`write_profiles`).
-STAMP = ".inputs-key"
+STAMP = facts.STAMP
+inputs_key = facts.inputs_key
 #: The folder of the book's highlighted source pages (``sphinx.ext.viewcode``; ``tools.book_render``
 #: registers every function a page marks with ``data-cpp-source``), at the root of the built HTML.
 SOURCE_FOLDER = "_modules"
@@ -453,15 +454,6 @@ def _page_worker(args: tuple[str, str]) -> tuple[str, str]:
     return partnership_page(code, Path(out))
 
 
-def inputs_key() -> str:
-    """Key of what the pages depend on: raw and reference files, the data, attribution and page code,
-    the settings (:func:`analysis.cache.key`)."""
-    from analysis.data import panel, provenance
-
-    return cache.key(provenance.verify_raw(), code=panel.PIPELINE_CODE + ("attribution/", "pages/"),
-                     step="profile-pages")
-
-
 def write_profiles(out_dir: str | Path | None = None, *, workers: int | None = None) -> list[Path]:
     """Write ``index.md`` and one page per partnership into ``out_dir`` (default ``book/profiles``).
 
@@ -471,12 +463,12 @@ def write_profiles(out_dir: str | Path | None = None, *, workers: int | None = N
     """
     out = Path(out_dir) if out_dir is not None else OUT_DIR
     out.mkdir(parents=True, exist_ok=True)
+    current = facts.current_pages(out)
+    if current is not None:
+        return current
     codes = list(facts.partnerships()["code"])
-    names = ["index.md", *(f"{facts.slug(c)}.md" for c in codes)]
     key = inputs_key()
     stamp = out / STAMP
-    if stamp.exists() and stamp.read_text().strip() == key and all((out / n).exists() for n in names):
-        return [out / n for n in sorted(names)]
     facts.tables()   # computed (or read from the cache) once, before the workers fork
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers or min(len(codes), multiprocessing.cpu_count())) as pool:
