@@ -34,10 +34,11 @@ setup: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m analysis data
 
-## results: the attribution designs and the evidence ledger (cached on their inputs)
-results: data
+## results: the data step, then the attribution designs and the evidence ledger (each cached on its
+## inputs), in one process (`ledger --data`: the panel's report goes to the terminal, the ledger to a file)
+results: $(STAMP)
 	mkdir -p _build
-	$(BIN)/python -m analysis ledger --timing > _build/ledger.txt
+	$(BIN)/python -m analysis ledger --data --timing > _build/ledger.txt
 
 ## browser: Chromium for the PDF and the browser tests. Quick when present; when absent, installs
 ## Debian's package if this runs as root (apt-get install -y chromium), else leaves the PDF to be skipped
@@ -45,11 +46,14 @@ browser: $(STAMP)
 	$(BIN)/python -m tools.pdf browser $(BROWSER_FLAGS)
 
 ## book: build the HTML book into _build/html (strict: any failure or warning stops it); `profiles`
-## generates the partnership pages (plain MyST), `tools.book_cache` executes every notebook page without
-## cached outputs into Jupyter Book's cache, in parallel (jupyter-cache), before Sphinx reads them; `--plan` decides whether this build prints the PDF, which the Downloads page says
+## generates the partnership pages (plain MyST) while `tools.book_cache` executes every notebook page
+## without cached outputs into Jupyter Book's cache, in parallel (jupyter-cache), before Sphinx reads
+## them (the two share the cores; either failing stops the build); `--plan` decides whether this build
+## prints the PDF, which the Downloads page says
 book: browser results
-	$(BIN)/python -m analysis profiles
-	$(BIN)/python -m tools.book_cache
+	$(BIN)/python -m analysis profiles & profiles=$$!; \
+	$(BIN)/python -m tools.book_cache || { kill $$profiles 2>/dev/null; wait $$profiles; exit 1; }; \
+	wait $$profiles
 	$(BIN)/python -m tools.downloads --plan $(DOWNLOADS_FLAGS)
 	$(BIN)/jupyter-book build . $(JB_FLAGS) 2>&1 | tee _build/build.log
 	$(MAKE) --no-print-directory downloads

@@ -40,18 +40,39 @@ def _check_tests(outputs=None):
     return outputs
 
 
-def _cmd_data(args: argparse.Namespace) -> int:
+def _prepare_boundaries() -> None:
+    from analysis.data import geo
+
+    geo.drawing_boundaries()   # reads, checks, repairs and simplifies the council boundaries into the cache
+
+
+def _data_step(force: bool = False, out=None):
+    """Build the panel (as ``data`` does), check the settings' tests against it and report it on
+    ``out`` (stdout by default); the panel's outputs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from analysis import paths
     from analysis.data import panel
 
     start = time.perf_counter()
-    outputs = _check_tests(panel.build(force=args.force))
+    # The council boundaries (for the maps) are prepared in a second process meanwhile: building the
+    # panel keeps one core busy, and both are cached on their inputs. A bad file fails either the same way.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        boundaries = pool.submit(_prepare_boundaries)
+        outputs = _check_tests(panel.build(force=force))
+        boundaries.result()
     p = outputs.panel
     print(f"panel: {len(p):,} rows, {p['indicator'].nunique()} indicators, "
-          f"{p['area_code'].nunique()} areas, years {p['year'].min()}-{p['year'].max()}")
+          f"{p['area_code'].nunique()} areas, years {p['year'].min()}-{p['year'].max()}", file=out)
     print(f"missing (blank or suppressed in source): {len(outputs.missing):,} cells; "
-          f"superseded CPOP rows: {len(outputs.superseded):,}; substitutions: {len(outputs.substitutions)}")
-    print(f"written to {paths.PROCESSED} in {time.perf_counter() - start:.1f} s")
+          f"superseded CPOP rows: {len(outputs.superseded):,}; substitutions: {len(outputs.substitutions)}", file=out)
+    print(f"written to {paths.PROCESSED} in {time.perf_counter() - start:.1f} s", file=out, flush=True)
+    return outputs
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    _data_step(force=args.force)
     return 0
 
 
@@ -92,7 +113,10 @@ LEDGER_SUMMARY = ["claim_id", "chapter", "role", "design", "window", "sms_level"
 def _cmd_ledger(args: argparse.Namespace) -> int:
     from analysis.attribution import ledger
 
-    _check_tests()
+    if args.data:   # the data step first, in this process, reported on stderr (stdout is the ledger)
+        _data_step(out=sys.stderr)
+    else:
+        _check_tests()
     start = time.perf_counter()
     frame = ledger.ledger(force=args.force)
     seconds = time.perf_counter() - start
@@ -143,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     led.add_argument("--json", action="store_true", help="print JSON: an object with a 'rows' list")
     led.add_argument("--force", action="store_true", help="recompute even if the cached results are current")
     led.add_argument("--timing", action="store_true", help="report on stderr how long the ledger took")
+    led.add_argument("--data", action="store_true",
+                     help="first build the panel as `data` does (reported on stderr), in the same process")
     led.set_defaults(func=_cmd_ledger)
     att = sub.add_parser("attribute", help="run one design on one outcome")
     att.add_argument("--outcome", required=True, help="indicator id, e.g. alcohol_specific_death_rate")

@@ -10,8 +10,8 @@ project's own ``make book`` there, with the ``.venv`` of the Python that runs th
 5. **tools edit**: a comment appended to ``tools/bench.py`` and ``tools/downloads.py``, then
    ``make book``: the build tools are outside the execution key, so nothing may re-execute.
 
-For each it records the wall time of every phase (data; results and the pre-build steps; page
-execution; HTML; downloads), the pages that were executed (those the pre-execution step reports and
+For each it records the wall time of every phase (data; the ledger; the pre-build steps; page
+execution, with the partnership profiles generated alongside; HTML; downloads), the pages that were executed (those the pre-execution step reports and
 any Jupyter Book ran itself, from its build log; the execution cache skips the others) and the
 pages Sphinx re-read. For every page of the contents it records the HTML size with
 its images. It writes ``_build/bench.json`` in the working tree and prints a summary against the

@@ -84,9 +84,15 @@ def is_notebook(source: Path) -> bool:
     return "kernelspec" in front
 
 
+#: The generated partnership pages (``python -m analysis profiles``): plain MyST, never notebooks, and
+#: possibly still being written while this step runs (``make book`` runs the two side by side).
+GENERATED = "book/profiles/"
+
+
 def notebook_pages(root: Path = paths.ROOT) -> list[Path]:
-    """The book's notebook pages, in the order of the contents."""
-    return [source for source in (source_of(d, root) for d in toc_docnames(root)) if is_notebook(source)]
+    """The book's notebook pages, in the order of the contents (the generated profiles are not read)."""
+    docnames = [d for d in toc_docnames(root) if not d.startswith(GENERATED)]
+    return [source for source in (source_of(d, root) for d in docnames) if is_notebook(source)]
 
 
 def _timeout(root: Path = paths.ROOT) -> int:

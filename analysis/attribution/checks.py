@@ -68,9 +68,10 @@ def data_problem(test: dict, p: pd.DataFrame, cfg: dict) -> tuple[str, str] | No
 
 def check_data(cfg: dict, p: pd.DataFrame, *, file: Path | str | None = None) -> None:
     """Check every test of the ``attribution`` settings ``cfg`` against the panel ``p``."""
-    p = single_period_rows(p, None)   # the designs' rows of every outcome, selected once for all the tests
+    rows = single_period_rows(p, None)   # the designs' rows of every outcome, selected once for all the tests
+    by_outcome = {outcome: group for outcome, group in rows.groupby("indicator", sort=False)}
     for i, test in enumerate(cfg["tests"]):
-        found = data_problem(test, p, cfg)
+        found = data_problem(test, by_outcome.get(test["outcome"], rows.iloc[:0]), cfg)
         if found is not None:
             field, text = found
             where = (f"attribution.windows.{test['event']} (test {test['id']})" if field == "window"

@@ -23,7 +23,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe qualitative palette.
 OKABE_ITO = [
@@ -41,6 +40,10 @@ DPI = 110
 
 
 def apply_style() -> None:
+    # seaborn (and the scipy.stats it imports) loads only when a figure is drawn: importing a page
+    # module, as the build's source pages do, stays quick.
+    import seaborn as sns
+
     sns.set_theme(context="notebook", style="whitegrid", palette=OKABE_ITO, font_scale=0.95)
     plt.rcParams.update(
         {

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -355,3 +359,33 @@ def test_book_cache_is_cleared_only_when_inputs_change(tmp_path, monkeypatch):
     assert all(c.exists() for c in caches)
     assert book_cache.sync(caches, stamp) is True  # new key: cleared
     assert not any(c.exists() for c in caches)
+
+
+def test_read_table_parses_once_and_hands_out_independent_copies(outputs):
+    first = panel.read_table("indicators")
+    first.loc[first.index[0], "title"] = "changed by a caller"
+    first["extra"] = 1
+    again = panel.read_table("indicators")
+    assert again.loc[again.index[0], "title"] != "changed by a caller" and "extra" not in again.columns
+    pd.testing.assert_frame_equal(again, panel.read().indicators)
+    with pytest.raises(KeyError, match="no output table 'nope'"):
+        panel.read_table("nope")
+
+
+def test_data_command_reports_a_damaged_boundary_file_in_one_line(tmp_path):
+    """The boundaries are prepared in a second process while the panel is built; a damaged map file
+    still stops `python -m analysis data` with one line naming it and exit status 2."""
+    from analysis.data import geo
+
+    raw = tmp_path / "raw"
+    shutil.copytree(paths.RAW, raw)
+    boundary = raw / geo.BOUNDARY_FILE
+    boundary.write_bytes(boundary.read_bytes().replace(b"{", b"[", 1))
+    env = {**os.environ, "CPP_RAW_DIR": str(raw), "CPP_CACHE_DIR": str(tmp_path / "cache"),
+           "CPP_PROCESSED_DIR": str(tmp_path / "processed")}
+    run = subprocess.run([sys.executable, "-m", "analysis", "data"], capture_output=True, text=True, env=env,
+                         cwd=paths.ROOT, timeout=300)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and geo.BOUNDARY_FILE.split("/")[-1] in lines[0], run.stderr
+    assert "Traceback" not in run.stderr
