@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from simulated_panels import real_shaped_panel
 
 from analysis import settings
 from analysis.attribution import calibration, did, synth
@@ -152,25 +153,10 @@ def test_the_real_council_did_uses_ten_placebo_regions(frames) -> None:
 
 def council_shaped_panel(seed: int, *, n_treated: int, n_donors: int = 318, n_pre: int = 6,
                          n_post: int = 8) -> tuple[pd.DataFrame, list[str]]:
-    """(wide in money, donor names): ``n_donors`` districts and ``n_treated`` null treated units, each a
-    convex mix of three donors' latent paths plus its own persistent noise (the model of
-    ``tests/test_synth.py``'s real-shaped panel, at the council problem's size)."""
-    rng = np.random.default_rng(seed)
-    years = np.arange(EVENT - n_pre, EVENT + n_post)
-
-    def own(n: int) -> np.ndarray:
-        return np.cumsum(rng.normal(0, 0.01, (len(years), n)), axis=0) + rng.normal(0, 0.005, (len(years), n))
-
-    factors = np.cumsum(rng.normal(0, 0.03, (len(years), 3)), axis=0)
-    loadings = rng.uniform(0, 1, (n_donors, 3))
-    latent = rng.normal(math.log(20_000), 0.2, n_donors) + factors @ loadings.T + 0.02 * (years - years[0])[:, None]
-    names = [f"D{j:03d}" for j in range(n_donors)]
-    columns = dict(zip(names, (latent + own(n_donors)).T, strict=True))
-    for i in range(n_treated):
-        mix = np.zeros(n_donors)
-        mix[rng.choice(n_donors, 3, replace=False)] = rng.dirichlet(np.ones(3))
-        columns[f"N{i:02d}"] = latent @ mix + own(1)[:, 0]
-    return pd.DataFrame(np.exp(pd.DataFrame(columns, index=years))), names
+    """(wide in money, donor names): ``n_donors`` districts and ``n_treated`` null treated units
+    ``N00``, ``N01``, …: :func:`simulated_panels.real_shaped_panel` at the council problem's size."""
+    effects = {f"N{i:02d}": np.zeros(n_post) for i in range(n_treated)}
+    return real_shaped_panel(seed, n_pre=n_pre, effects=effects, n_donors=n_donors, n_post=n_post)
 
 
 NEAREST = synth.PoolRule(synth.NEAREST, 50)

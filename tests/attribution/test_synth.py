@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linprog, minimize
+from simulated_panels import EVENT, real_shaped_panel
 
 from analysis import settings
 from analysis.attribution import synth
 from analysis.attribution.base import REPORTED, VERDICT
 
-EVENT = 2003
 CFG = settings.load()["attribution"]
 ALPHA = CFG["alpha"]
 
@@ -49,29 +49,6 @@ def factor_panel(seed: int, n_donors: int, n_pre: int, n_post: int, noise: float
     names = [f"D{j:03d}" for j in range(n_donors)]
     wide = pd.DataFrame(np.exp(np.column_stack([donors, treated])), index=years, columns=[*names, "T"])
     return wide, names, pd.Series(weights, index=names)
-
-
-def real_shaped_panel(seed: int, *, n_pre: int, effects: dict[str, np.ndarray], n_donors: int = 145,
-                      n_post: int = 8) -> tuple[pd.DataFrame, list[str]]:
-    """(wide in money, donor names): the donors and one treated unit per entry of ``effects``
-    (name → the effect in each post-event year), each a convex mix of three donors' latent paths
-    plus its own persistent noise (module docstring)."""
-    rng = np.random.default_rng(seed)
-    years = np.arange(EVENT - n_pre, EVENT + n_post)
-
-    def own(n: int) -> np.ndarray:
-        return np.cumsum(rng.normal(0, 0.01, (len(years), n)), axis=0) + rng.normal(0, 0.005, (len(years), n))
-
-    factors = np.cumsum(rng.normal(0, 0.03, (len(years), 3)), axis=0)
-    loadings = rng.uniform(0, 1, (n_donors, 3))
-    latent = rng.normal(math.log(20_000), 0.2, n_donors) + factors @ loadings.T + 0.02 * (years - years[0])[:, None]
-    names = [f"D{j:03d}" for j in range(n_donors)]
-    columns = dict(zip(names, (latent + own(n_donors)).T, strict=True))
-    for name, effect in effects.items():
-        mix = np.zeros(n_donors)
-        mix[rng.choice(n_donors, 3, replace=False)] = rng.dirichlet(np.ones(3))
-        columns[name] = latent @ mix + own(1)[:, 0] + np.concatenate([np.zeros(n_pre), effect])
-    return pd.DataFrame(np.exp(pd.DataFrame(columns, index=years))), names
 
 
 def check(result, name: str):
