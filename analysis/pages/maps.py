@@ -160,6 +160,23 @@ def choropleth(
     return fig, ax
 
 
+def shade(ax, values: pd.Series, *, norm, cmap, highlight: Iterable[str] = ()) -> None:
+    """Colour the 32 councils on ``ax`` by ``values`` (indexed by council code) through ``norm`` and
+    ``cmap``, councils without a value grey and those in ``highlight`` outlined: for figures that put
+    several maps on one scale with one colour bar of their own (unlike :func:`choropleth`). Raises
+    :class:`~analysis.errors.UnknownAreaError` for a code that is not a council."""
+    values = pd.Series(values)
+    _check_codes(values.index, "values")
+    lit = set(_check_codes(highlight, "highlight"))
+    frame = geo.drawing_boundaries(TOLERANCE)
+    present = values.dropna()
+    colours = {c: (mpl.colors.to_hex(cmap(norm(float(present[c])))) if c in present.index else NO_DATA)
+               for c in frame["area_code"]}
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    _draw(ax, frame, colours, lit)
+
+
 def locator(code: str, *, title: str, ax=None):
     """All councils in light grey and ``code`` in a strong colour, ringed if it is small."""
     (code,) = _check_codes([code], "locator")

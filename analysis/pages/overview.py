@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 
 from analysis.attribution import ledger, verdicts
 from analysis.attribution import overview as ov
-from analysis.data import geo, panel
+from analysis.data import panel
 from analysis.pages import figures, maps
 from analysis.pages.claims import VERDICT_COLOURS, fmt, fmt_p, labels
 from analysis.pages.common import GROUP_CASE, GROUP_OTHER, GROUP_PILOT, PageResult, alpha_level, confidence, names_list
@@ -185,17 +185,6 @@ def caterpillar_figure(key: str, table: pd.DataFrame) -> dict[str, str]:
 # the map
 
 
-def _diverging_map(ax, values: pd.Series, norm, cmap, highlight: set[str]) -> None:
-    """The 32 councils coloured by ``values`` on ``cmap`` (through ``norm``), ``highlight`` outlined,
-    drawn with the house map helpers (:mod:`analysis.pages.maps`)."""
-    frame = geo.drawing_boundaries(maps.TOLERANCE)
-    colours = {c: (mpl.colors.to_hex(cmap(norm(float(values[c])))) if c in values.index else maps.NO_DATA)
-               for c in frame["area_code"]}
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    maps._draw(ax, frame, colours, highlight)
-
-
 def gap_map_figure(key: str, table: pd.DataFrame) -> dict[str, str]:
     """The gaps of ``table`` mapped, one map per outcome on one scale centred at zero, the case
     studies and the pilot outlined; glued under ``key``."""
@@ -208,7 +197,7 @@ def gap_map_figure(key: str, table: pd.DataFrame) -> dict[str, str]:
     for ax, test_id in zip(axes[0], tests, strict=True):
         frame = table[table["test_id"] == test_id].set_index("area_code")
         lit = set(frame.index[frame["group"] != GROUP_OTHER])
-        _diverging_map(ax, frame["estimate"], norm, cmap, lit)
+        maps.shade(ax, frame["estimate"], norm=norm, cmap=cmap, highlight=lit)
         ax.set_title(frame["outcome_title"].iloc[0], fontsize=9.5)
         ordered = frame.sort_values("rank")
         top = ordered.head(3)

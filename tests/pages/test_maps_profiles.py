@@ -210,6 +210,28 @@ def test_choropleth_missing_values_are_grey_and_unknown_codes_fail():
         maps.choropleth(values, title="x", label="x", highlight=["S99999999"])
 
 
+def test_shade_colours_councils_on_a_given_scale_for_side_by_side_maps():
+    import matplotlib as mpl
+
+    values = pd.Series({HIGHLAND: -0.2, "S12000005": 0.1})
+    norm = mpl.colors.TwoSlopeNorm(vmin=-0.2, vcenter=0.0, vmax=0.2)
+    cmap = mpl.colormaps["PuOr_r"]
+    fig, axes = figures.new_figure(ncols=2)
+    maps.shade(axes[0], values, norm=norm, cmap=cmap, highlight=["S12000005"])
+    maps.shade(axes[1], -values, norm=norm, cmap=cmap)
+    left, right = _facecolours(axes[0]), _facecolours(axes[1])
+    assert len(left) == len(right) == 32
+    assert left[HIGHLAND] != left["S12000005"]          # the two ends of one scale
+    assert left[HIGHLAND] == mpl.colors.to_hex(cmap(norm(-0.2)))
+    assert right[HIGHLAND] == mpl.colors.to_hex(cmap(norm(0.2)))
+    assert left["S12000006"] == maps.NO_DATA.lower()   # no value: grey
+    assert maps.highlighted(axes[0]) == ["S12000005"] and maps.highlighted(axes[1]) == []
+    assert len(fig.axes) == 2   # no colour bar of its own
+    figures.png_bytes(fig)
+    with pytest.raises(UnknownAreaError):
+        maps.shade(axes[0], pd.Series({"S12000015": 1.0}), norm=norm, cmap=cmap)
+
+
 def test_small_islands_survive_simplification():
     drawn = geo.drawing_boundaries(maps.TOLERANCE).set_index("area_code")
     full = geo.boundaries().to_crs(geo.CRS_BNG).set_index("area_code")
