@@ -7,6 +7,7 @@ against the sources rather than against itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections import defaultdict
@@ -38,9 +39,8 @@ CHANGED_CODES = {  # old -> new (onsvisual_changes.csv)
 
 
 def _alcohol_names() -> list[str]:
-    rows = list(
-        csv.reader((SCOT / "nrs_alcohol_specific_deaths_by_council_1979_2019.csv").open(encoding="latin-1"))
-    )
+    text = (SCOT / "nrs_alcohol_specific_deaths_by_council_1979_2019.csv").read_text(encoding="latin-1")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     header = rows[2]
     assert header[1] == "All Scotland1"
     return [c.strip() for c in header[1:] if c.strip()]
@@ -51,11 +51,8 @@ def _sgred_names(name: str) -> list[str]:
 
 
 def _drug_names() -> list[str]:
-    rows = list(
-        csv.reader(
-            (SCOT / "nrs_drug_related_deaths_by_council_2009_2019_tableC1.csv").open(encoding="latin-1")
-        )
-    )
+    text = (SCOT / "nrs_drug_related_deaths_by_council_2009_2019_tableC1.csv").read_text(encoding="latin-1")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     start = next(i for i, r in enumerate(rows) if r and r[0] == "Council area1")
     out = []
     for r in rows[start + 1 :]:
@@ -67,7 +64,9 @@ def _drug_names() -> list[str]:
 
 
 def _xlsx_names() -> list[str]:
-    x = pd.read_excel(SCOT / "nrs_mye_single_year_age_sex_council_1998_2018.xlsx", usecols=["Area"])
+    # openpyxl, not the parser's calamine: an independent reader of the same workbook
+    x = pd.read_excel(SCOT / "nrs_mye_single_year_age_sex_council_1998_2018.xlsx", usecols=["Area"],
+                      engine="openpyxl")
     return sorted({a.strip() for a in x["Area"]})
 
 
