@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import cache, parallel, paths, settings
+from analysis import cache, paths, settings
 from analysis.data import derived, districts, provenance, register, schemas
 from analysis.data.sources import PARSERS
 from analysis.data.sources._common import PARSED_COLUMNS
@@ -112,7 +115,8 @@ def parse_all(raw_dir: Path | None = None) -> tuple[dict[str, pd.DataFrame], dic
     files = panel_files(checksums)
     # The parsers are independent: two forked processes share them. Results come back in file order,
     # so a bad file raises the same error, for the first bad file, as a serial run would.
-    frames = parallel.fork_map(_parse_one, [(rel, raw_dir / rel) for rel in files], workers=2)
+    with ProcessPoolExecutor(min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("fork")) as pool:
+        frames = list(pool.map(_parse_one, [(rel, raw_dir / rel) for rel in files]))
     return dict(zip(files, frames, strict=True)), checksums
 
 
