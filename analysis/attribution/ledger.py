@@ -30,16 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import cache, paths, settings
+from analysis import cache, parallel, paths, settings
 from analysis.attribution import verdicts
 from analysis.attribution.base import DesignResult
 from analysis.data import panel, provenance, register
@@ -316,13 +314,10 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None,
             order = sorted(range(len(tests)), key=lambda i: _cost(tests[i]), reverse=True)
             _WORK = (p, areas, tests, cfg)
             try:
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                    futures = {pool.submit(_worker, i): i for i in order}
-                    for future in as_completed(futures):
-                        by_test[futures[future]] = future.result()
-                        bar.update()
+                by_test = dict(zip(order, parallel.fork_map(_worker, order, workers=workers), strict=True))
             finally:
                 _WORK = None
+            bar.update(len(tests))
     return [pair for i in range(len(tests)) for pair in by_test[i]]
 
 

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import cache, paths, settings
+from analysis import cache, parallel, paths, settings
 from analysis.data import derived, districts, provenance, register, schemas
 from analysis.data.sources import PARSERS
 from analysis.data.sources._common import PARSED_COLUMNS
@@ -52,7 +49,8 @@ CPOP_2017 = "scotland/cpop_CPPcleandata_v2017-09_af041bf.csv"
 CPOP_2018 = "scotland/cpop_CPPcleandata_v2018-05_7f46429.csv"
 #: The code the panel depends on (paths inside the ``analysis`` package): its cache key covers
 #: these files only, so editing a figure or an estimator does not rebuild the panel.
-PIPELINE_CODE = ("__init__.py", "paths.py", "errors.py", "settings.py", "settings_model.py", "cache.py", "data/")
+PIPELINE_CODE = ("__init__.py", "paths.py", "errors.py", "settings.py", "settings_model.py", "cache.py",
+                 "parallel.py", "data/")
 #: Raw files that are not panel sources: the map files (parsed by the mapping code), the
 #: local-authority lookup (parsed by :mod:`analysis.data.sources.la_codes`, read by :mod:`analysis.data.regions`),
 #: and the documentation of the ONS Explore-local-statistics series (the metadata JSON beside each
@@ -115,8 +113,7 @@ def parse_all(raw_dir: Path | None = None) -> tuple[dict[str, pd.DataFrame], dic
     files = panel_files(checksums)
     # The parsers are independent: two forked processes share them. Results come back in file order,
     # so a bad file raises the same error, for the first bad file, as a serial run would.
-    with ProcessPoolExecutor(min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("fork")) as pool:
-        frames = list(pool.map(_parse_one, [(rel, raw_dir / rel) for rel in files]))
+    frames = parallel.fork_map(_parse_one, [(rel, raw_dir / rel) for rel in files], workers=2)
     return dict(zip(files, frames, strict=True)), checksums
 
 

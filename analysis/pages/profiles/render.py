@@ -27,7 +27,6 @@ the code of this package and the settings), nothing is recomputed at all.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import paths, settings
+from analysis import parallel, paths, settings
 from analysis.data import register
 from analysis.pages import figures, maps, tables
 from analysis.pages.profiles import facts
@@ -470,9 +469,7 @@ def write_profiles(out_dir: str | Path | None = None, *, workers: int | None = N
     key = inputs_key()
     stamp = out / STAMP
     facts.tables()   # computed (or read from the cache) once, before the workers fork
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers or min(len(codes), multiprocessing.cpu_count())) as pool:
-        pages = dict(pool.map(_page_worker, [(c, str(out)) for c in codes]))
+    pages = dict(parallel.fork_map(_page_worker, [(c, str(out)) for c in codes], workers=workers))
     pages["index.md"] = index_page(out)
     pngs = {p for c in [*codes, "index"] for p in _figure_files(c, out).values()}
     wanted_figures = pngs | {p.with_suffix(".csv") for p in pngs}
