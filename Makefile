@@ -47,7 +47,7 @@ browser: $(STAMP)
 
 ## book: build the HTML book into _build/html (strict: any failure or warning stops it); `profiles`
 ## generates the partnership pages (plain MyST) while `tools.book_cache` executes every notebook page
-## without cached outputs into Jupyter Book's cache, in parallel (jupyter-cache), before Sphinx reads
+## without cached outputs into Jupyter Book's cache (one warm kernel per core), before Sphinx reads
 ## them (the two share the cores; either failing stops the build); `--plan` decides whether this build
 ## prints the PDF, which the Downloads page says
 book: browser results
