@@ -163,7 +163,9 @@ class _Lane:
                                                   store_history=False, timeout=60)
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"the kernel could not reset its namespace: {reply['content']}")
-        client = NotebookClient(nb, km=self.km, timeout=self.timeout, allow_errors=False,
+        # record_timing off, as jupyter-cache runs it: timings in the cells' metadata would change the
+        # notebook's hash, and Sphinx would not find the page in the cache
+        client = NotebookClient(nb, km=self.km, timeout=self.timeout, allow_errors=False, record_timing=False,
                                 resources={"metadata": {"path": folder}})
         client.kc = self.kc
         start = time.perf_counter()

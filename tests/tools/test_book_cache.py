@@ -96,6 +96,10 @@ def test_pages_run_in_one_warm_kernel_give_what_a_new_kernel_gives(tmp_path):
     fresh = _outputs(fresh_store)
 
     assert warm == fresh
+    # and each page is found in the cache as myst-nb reads it, so Sphinx renders it without running it
+    store = get_cache(str(tmp_path / "warm"))
+    for record in store.list_project_records():
+        assert store.match_cache_notebook(store.get_project_notebook(record.pk).nb).uri == record.uri
     # and what that means: no variable, no figure and no folder carried over, the counter restarted
     second = warm["second.md"]
     assert second[0][1][0]["text"] == "False 0 sub\n"
