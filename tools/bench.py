@@ -3,7 +3,8 @@
 Works on a temporary copy of the repository (the working tree is never touched) and runs the
 project's own ``make book`` there, with the ``.venv`` of the Python that runs this module:
 
-1. **cold**: from no ``_build``, no ``data/processed`` and no ``data/cache``;
+1. **cold**: from nothing git ignores (no ``_build``, ``data/processed``, ``data/cache`` or generated
+   partnership profiles in ``book/profiles``), as on a fresh clone;
 2. **no change**: ``make book`` again at once;
 3. **text edit**: a sentence appended to one chapter's prose, then ``make book``;
 4. **code edit**: a harmless code cell appended to the same chapter, then ``make book``;
@@ -42,9 +43,6 @@ TARGETS = {"cold_s": 120.0, "nochange_s": 8.0, "page_bytes": 1_500_000, "ledger_
 #: The build tools the tools-edit step touches.
 TOOLS_EDITED = ("tools/bench.py", "tools/downloads.py")
 TOOLS_EDIT = "\n# a comment appended by the build benchmark: a change to a build tool only\n"
-#: Not copied: build outputs, caches, the environment and version control.
-SKIP_TOP = {".venv", "_build", ".git", ".pytest_cache", ".ruff_cache"}
-SKIP_DATA = {"processed", "cache"}
 DEFAULT_CHAPTER = "book/ch03-structures-roles.md"
 TEXT_EDIT = "\n\nThis sentence was appended by the build benchmark: a change to the prose only.\n"
 CODE_EDIT = "\n```{code-cell} ipython3\n:tags: [remove-cell]\nbench_edit = 'a harmless code change'\n```\n"
@@ -61,15 +59,23 @@ PHASES = [
 ]
 
 
+def generated(root: Path = paths.ROOT) -> set[Path]:
+    """Everything git ignores in ``root``: the environment, build outputs, caches, the tidy data and the
+    generated partnership profiles. A cold build starts without any of it."""
+    listing = subprocess.run(["git", "-C", str(root), "ls-files", "--others", "--ignored", "--exclude-standard",
+                              "--directory"], capture_output=True, text=True, check=True).stdout
+    return {(root / line.rstrip("/")).resolve() for line in listing.splitlines() if line}
+
+
 def copy_repo(target: Path, root: Path = paths.ROOT) -> Path:
+    """Copy ``root`` to ``target`` as a fresh clone would have it, with the working tree's edits: without
+    version control and without anything :func:`generated`."""
+    root = root.resolve()
+    skip_paths = generated(root) | {root / ".git"}
+
     def ignore(folder: str, names: list[str]) -> set[str]:
         here = Path(folder).resolve()
-        skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
-        if here == root:
-            skip |= SKIP_TOP & set(names)
-        if here == root / "data":
-            skip |= SKIP_DATA & set(names)
-        return skip
+        return {n for n in names if here / n in skip_paths}
 
     shutil.copytree(root, target, ignore=ignore, symlinks=True)
     return target
