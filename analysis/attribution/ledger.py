@@ -286,7 +286,8 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None,
 
     ``workers`` processes share the tests (default: one per core for the configured tests, one for
     an explicit list). Each test is computed whole in one process from the same inputs and seeds,
-    so the results do not depend on how many workers there are (a test checks this).
+    so the results do not depend on how many workers there are (a test checks this); BLAS runs on one
+    thread in every case (:func:`analysis.parallel.one_blas_thread`).
     """
     global _WORK
     cfg = _cfg()
@@ -305,7 +306,9 @@ def run_tests(tests: list[dict] | None = None, *, progress: bool | None = None,
     from tqdm import tqdm
 
     by_test: dict[int, Pairs] = {}
-    with tqdm(total=len(tests), desc="attribution tests", unit="test", disable=not show) as bar:
+    # one BLAS thread in either branch, so one worker and several give the same floating-point results
+    with parallel.one_blas_thread(), tqdm(total=len(tests), desc="attribution tests", unit="test",
+                                          disable=not show) as bar:
         if workers == 1:
             for i, test in enumerate(tests):
                 by_test[i] = _run_test(p, areas, test, cfg)

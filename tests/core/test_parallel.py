@@ -33,3 +33,19 @@ def test_one_worker_runs_in_this_process():
 def test_the_first_failing_item_in_order_is_raised():
     with pytest.raises(ValueError, match="item 1"):
         parallel.fork_map(_fail_on_odd, [0, 1, 2, 3, 5], workers=2)
+
+
+def _blas_threads(_: int = 0) -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_each_worker_s_blas_runs_on_one_thread_and_the_parent_keeps_its_own():
+    import numpy  # noqa: F401 - loads OpenBLAS
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a two-core machine
+        assert _blas_threads() == {2}
+        assert parallel.fork_map(_blas_threads, range(4), workers=2) == [{1}] * 4
+        assert _blas_threads() == {2}
