@@ -31,6 +31,13 @@ name and area type, **by code**, and checks the published name against it:
 * the published name must be the lookup's name of the published code (the register's name or one
   of its variants for a Scottish council), else :class:`~analysis.errors.UnknownAreaError`.
 
+:func:`resolve_nations` does the same for the claimant count's national rows (``area_level``
+``nation``): England, Wales, England and Wales and Great Britain, by their GSS codes
+(:data:`NATIONS`); England's and Wales's codes must be the country codes the lookup gives their
+districts. Their area type is :data:`NATION_TYPE` and their country their own name. Scotland's
+national row is resolved through the register, as Scotland is everywhere else. Another code raises
+:class:`~analysis.errors.UnknownAreaError`, and so does a name that is not the code's.
+
 Errors name the raw file, its row and the raw column (``areacd``/``AREACD``, ``areanm``/``AREANM``).
 """
 
@@ -42,7 +49,7 @@ import pandas as pd
 
 from analysis.data import regions, register
 from analysis.data.sources import la_codes
-from analysis.data.sources.ons_els import AREA_COLUMNS, AREA_LEVEL, OBSOLETE_CODES
+from analysis.data.sources.ons_els import AREA_COLUMNS, AREA_LEVEL, NATION_LEVEL, OBSOLETE_CODES
 from analysis.errors import DataError, SchemaError, UnknownAreaError
 
 #: Area type of the English and Welsh districts in the panel (Scotland's are ``council``).
@@ -53,6 +60,13 @@ COUNTS = {"England": 296, "Wales": 22, "Scotland": 32}
 N_DISTRICTS = sum(COUNTS.values())
 COLUMNS = ["code", "name", "area_type", "country", "region_code", "region_name", "itl1_code", "former_codes"]
 LOOKUP_FILE = la_codes.RELPATH.split("/")[-1]
+#: The nations of Great Britain other than Scotland, by GSS code, with the countries each covers
+#: (ONS's codes: E92 and W92 are countries, K04 England and Wales, K03 Great Britain).
+NATIONS = {"E92000001": ("England", ("England",)), "W92000004": ("Wales", ("Wales",)),
+           "K04000001": ("England and Wales", ("England", "Wales")),
+           "K03000001": ("Great Britain", GB_COUNTRIES)}
+#: Area type of a nation's row in the panel (Scotland's is the register's ``scotland``).
+NATION_TYPE = "nation"
 
 
 @functools.cache
@@ -170,6 +184,42 @@ def resolve_frame(df: pd.DataFrame) -> pd.DataFrame:
     out["area_name"] = out["area_code"].map(districts["name"])
     out["area_type"] = out["area_code"].map(districts["area_type"])
     return out
+
+
+def _check_nation_codes() -> None:
+    """Each code of :data:`NATIONS` is the one the lookup gives every current district of the countries it
+    covers (its ``CTRYCD``, ``EWCD`` or ``GBCD``), and no other district."""
+    la = regions.lookup()
+    la = la[la["current"]]
+    columns = {1: ("country_code", "CTRYCD"), 2: ("ew_code", "EWCD"), 3: ("gb_code", "GBCD")}
+    for code, (name, countries) in NATIONS.items():
+        column, raw_column = columns[len(countries)]
+        given = la.loc[la[column] == code, "country"]
+        if set(given) != set(countries) or given.size != la["country"].isin(countries).sum():
+            raise DataError(f"{code} ({name}) is not the code the lookup gives the districts of "
+                            f"{' and '.join(countries)}", file=LOOKUP_FILE, column=raw_column)
+
+
+def resolve_nations(df: pd.DataFrame) -> pd.DataFrame:
+    """Give each parsed national row (``area_level`` ``nation``) its area type, after checking its code
+    and name against :data:`NATIONS` (module docstring)."""
+    if df.empty:
+        return df.assign(area_type=pd.Series(dtype="object"))
+    _check_nation_codes()
+    for code, name, level, source, row in df.drop_duplicates(["area_code", "area_name", "area_level"])[
+            ["area_code", "area_name", "area_level", "source", "source_row"]].itertuples(index=False):
+        code_col, name_col = AREA_COLUMNS.get(source, ("area_code", "area_name"))
+        if level != NATION_LEVEL:
+            raise SchemaError(f"area_level {level!r} is not {NATION_LEVEL!r}", file=source, row=int(row),
+                              column="area_level")
+        if code not in NATIONS:
+            raise UnknownAreaError(f"unknown national code {code!r} (the nations of Great Britain are Scotland "
+                                   f"and {', '.join(f'{c} {n}' for c, (n, _) in NATIONS.items())})",
+                                   file=source, row=int(row), column=code_col)
+        if name != NATIONS[code][0]:
+            raise UnknownAreaError(f"name {name!r} is not the name of {code} ({NATIONS[code][0]})", file=source,
+                                   row=int(row), column=name_col)
+    return df.assign(area_type=NATION_TYPE)
 
 
 def _official(code: str) -> str:

@@ -129,10 +129,12 @@ def _parse_one(job: tuple[str, Path]) -> pd.DataFrame:
 def _resolve(frame: pd.DataFrame) -> pd.DataFrame:
     """Give every parsed row its current area code, area type and display name: Scottish councils
     and Scotland through the partnership register, districts of Great Britain (``area_level``
-    ``lad``) through :mod:`analysis.data.districts` (Scotland's as ``council``), other areas (ITL and
-    NUTS regions) under their published code and name."""
+    ``lad``) through :mod:`analysis.data.districts` (Scotland's as ``council``), the nations of Great
+    Britain (``nation``) through its nations table, other areas (ITL and NUTS regions) under their
+    published code and name."""
     scottish = frame["area_level"].isin(["council", "scotland"])
     district = frame["area_level"] == districts.AREA_LEVEL
+    nation = frame["area_level"] == districts.NATION_LEVEL
     parts = []
     if scottish.any():
         resolved = register.resolve_frame(frame[scottish])
@@ -141,7 +143,9 @@ def _resolve(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(resolved)
     if district.any():
         parts.append(districts.resolve_frame(frame[district]))
-    rest = ~(scottish | district)
+    if nation.any():
+        parts.append(districts.resolve_nations(frame[nation]))
+    rest = ~(scottish | district | nation)
     if rest.any():
         other = frame[rest].copy()
         no_code = other["area_code"].isna()
@@ -286,7 +290,7 @@ def country_of(code: str, area_type: str) -> str:
 def _areas(panel: pd.DataFrame) -> pd.DataFrame:
     areas = panel.drop_duplicates("area_code")[["area_code", "area_name", "area_type"]].copy()
     areas["country"] = [
-        name if t == "country" and country_of(c, t) == "" else country_of(c, t)
+        name if t in {"country", districts.NATION_TYPE} and country_of(c, t) == "" else country_of(c, t)
         for c, t, name in zip(areas["area_code"], areas["area_type"], areas["area_name"], strict=True)
     ]
     reg = register.load_register().set_index("code")

@@ -24,7 +24,8 @@ from analysis import __version__, paths
 from analysis.data import districts, register
 from analysis.errors import SchemaError
 
-AREA_TYPES = ["council", "lad", "scotland", "uk", "country", "itl1", "itl2", "itl3", "nuts1", "nuts2", "nuts3"]
+AREA_TYPES = ["council", "lad", "scotland", "nation", "uk", "country", "itl1", "itl2", "itl3", "nuts1", "nuts2",
+              "nuts3"]
 YEAR_RANGE = (1979, 2025)
 #: Breakdowns that are levels of a quantity (not differences such as an SII): never negative
 #: where the unit is a count, people, money or a rate.
@@ -34,12 +35,14 @@ NON_NEGATIVE_UNITS = r"^(count|persons|deaths per year|GBP.*|per 100,000.*|perce
 PERCENT_UNITS = ("percent", "percent of residents aged 16-64")
 
 PANEL_FIELDS = {
-    "area_code": "GSS code (councils S12…, English and Welsh districts E06-E09…/W06…, Scotland S92000003), "
+    "area_code": "GSS code (councils S12…, English and Welsh districts E06-E09…/W06…, Scotland S92000003, "
+                 "England E92000001, Wales W92000004, England and Wales K04000001, Great Britain K03000001), "
                  "ITL code (TL…) or NUTS 2016 code (UK…)",
     "area_name": "Official name of the area (councils as in the partnership register, districts as in the ONS "
                  "local-authority lookup)",
-    "area_type": "council (Scotland's 32), lad (a local authority district of England or Wales), scotland, uk, "
-                 "country, itl1-3 or nuts1-3",
+    "area_type": "council (Scotland's 32), lad (a local authority district of England or Wales), scotland, "
+                 "nation (England, Wales, England and Wales or Great Britain, as ONS publishes them), uk, country, "
+                 "itl1-3 or nuts1-3",
     "period": "Period as published, normalised: 2003, 2004/05 (financial year), 2002-2004 or 2002/03-2004/05 (spans)",
     "year": "First calendar year of the period",
     "indicator": "Indicator id; see indicators.csv",
@@ -68,7 +71,7 @@ def panel_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "area_code": pa.Column(str, pa.Check.str_matches(
-                r"^(S12\d{6}|E0[6-9]\d{6}|W06\d{6}|S92000003|TL[A-Z0-9]*|UK[A-Z0-9]*)$")),
+                r"^(S12\d{6}|E0[6-9]\d{6}|W06\d{6}|S92000003|E92000001|W92000004|K0[34]000001|TL[A-Z0-9]*|UK[A-Z0-9]*)$")),
             "area_name": pa.Column(str),
             "area_type": pa.Column(str, pa.Check.isin(AREA_TYPES)),
             "period": pa.Column(str, pa.Check.str_matches(r"^\d{4}(/\d{2})?(-\d{4}(/\d{2})?)?$")),
@@ -121,6 +124,7 @@ def validate_panel(panel: pd.DataFrame, indicators: pd.DataFrame, missing: pd.Da
         raise SchemaError(f"indicator {unknown[0]!r} has no entry in the data dictionary", column="indicator")
     check_coverage(panel, missing)
     check_district_coverage(panel, missing)
+    check_nation_coverage(panel, missing)
 
 
 def check_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
@@ -189,6 +193,37 @@ def check_district_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
                     file=src,
                     column=indicator,
                 )
+
+
+def check_nation_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
+    """Every nation of Great Britain in every year of every national GB series.
+
+    The national series are the indicators with rows of area type ``nation``. Each must hold only
+    ``nation`` rows and Scotland's; its years must run without a gap; and each year must have Scotland
+    and every nation of :data:`analysis.data.districts.NATIONS`, unless the source marks the cell blank.
+    Raises :class:`SchemaError` naming the indicator, the period and the nation.
+    """
+    expected = {register.SCOTLAND_CODE, *districts.NATIONS}
+    ids = sorted(panel.loc[panel["area_type"] == districts.NATION_TYPE, "indicator"].unique())
+    rows = panel[panel["indicator"].isin(ids)]
+    other = ~rows["area_type"].isin([districts.NATION_TYPE, "scotland"])
+    if other.any():
+        bad = rows[other].iloc[0]
+        raise SchemaError(f"{bad['indicator']} is a national series but has a row of area type {bad['area_type']!r}",
+                          file=bad["source"], column="area_type")
+    explained = set(zip(missing["area_code"], missing["indicator"], missing["period"], strict=True))
+    for indicator, grp in rows.groupby("indicator"):
+        src = grp["source"].iloc[0]
+        years = sorted(set(grp["year"]))
+        gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+        if gaps:
+            raise SchemaError(f"coverage: {indicator} has no row at all for {gaps[0]}, inside its span "
+                              f"{years[0]}-{years[-1]}", file=src, column=indicator)
+        for period, codes in grp.groupby("period")["area_code"].agg(set).items():
+            absent = sorted(c for c in expected - codes if (c, indicator, period) not in explained)
+            if absent:
+                raise SchemaError(f"coverage: {indicator} {period} has no row for {', '.join(absent)} and the source "
+                                  "does not mark it blank", file=src, column=indicator)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,56 @@ FILES = (ons_els.GDHI, ons_els.GDP, ons_els.CLAIMANT)
 
 @pytest.fixture(scope="module")
 def resolved() -> dict[str, pd.DataFrame]:
-    return {rel: districts.resolve_frame(PARSERS[rel](RAW / rel)) for rel in FILES}
+    return {rel: districts.resolve_frame(_districts_only(PARSERS[rel](RAW / rel))) for rel in FILES}
+
+
+def _districts_only(df: pd.DataFrame) -> pd.DataFrame:
+    """The district rows of a parsed file (the claimant count's national rows resolve separately)."""
+    return df[df["area_level"] == ons_els.AREA_LEVEL]
+
+
+def _nations() -> pd.DataFrame:
+    df = PARSERS[ons_els.CLAIMANT](RAW / ons_els.CLAIMANT)
+    return df[df["area_level"] == districts.NATION_LEVEL]
+
+
+def test_the_claimant_counts_national_rows_resolve_to_the_four_nations():
+    out = districts.resolve_nations(_nations())
+    assert (out["area_type"] == districts.NATION_TYPE).all()
+    names = out.drop_duplicates("area_code").set_index("area_code")["area_name"].to_dict()
+    assert names == {c: n for c, (n, _) in districts.NATIONS.items()}
+    assert out.groupby("area_code")["year"].nunique().eq(25).all()
+
+
+def test_an_unknown_national_code_raises_naming_file_row_and_column():
+    df = _nations().copy()
+    label = df.index[3]
+    df.loc[label, "area_code"] = "K02000001"  # the United Kingdom: not a nation of Great Britain
+    with pytest.raises(UnknownAreaError, match="unknown national code 'K02000001'") as err:
+        districts.resolve_nations(df)
+    assert (err.value.file, err.value.row, err.value.column) == (
+        Path(ons_els.CLAIMANT).name, int(df.at[label, "source_row"]), "areacd")
+
+
+def test_a_national_name_that_is_not_the_codes_raises():
+    df = _nations().copy()
+    label = df.index[df["area_code"] == "K04000001"][0]
+    df.loc[label, "area_name"] = "Great Britain"
+    with pytest.raises(UnknownAreaError, match="'Great Britain' is not the name of K04000001") as err:
+        districts.resolve_nations(df)
+    assert err.value.column == "areanm"
+
+
+def test_the_nations_codes_are_the_lookups(monkeypatch):
+    """Each national code is the one the local-authority lookup gives the districts it covers: a wrong
+    code in the nations table is caught against the lookup (its EWCD column, for England and Wales)."""
+    districts._check_nation_codes()
+    wrong = {**districts.NATIONS, "K04000002": districts.NATIONS["K04000001"]}
+    del wrong["K04000001"]
+    monkeypatch.setattr(districts, "NATIONS", wrong)
+    with pytest.raises(Exception, match="K04000002 \\(England and Wales\\) is not the code") as err:
+        districts._check_nation_codes()
+    assert err.value.column == "EWCD"
 
 
 def test_the_table_has_350_districts_296_english_22_welsh_32_scottish():

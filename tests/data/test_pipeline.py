@@ -125,7 +125,7 @@ def test_gb_district_series_hold_all_350_districts_in_every_year(outputs):
 def test_existing_scottish_council_series_are_unchanged_by_the_district_files(outputs):
     p = outputs.panel
     from_els = p["source"].str.startswith("ons_els_")
-    assert set(p.loc[from_els, "indicator"]) == set(GB_DISTRICT_SERIES)
+    assert set(p.loc[from_els, "indicator"]) == set(GB_DISTRICT_SERIES) | {"claimant_count_pct_nation"}
     assert not p.loc[~from_els, "indicator"].isin(GB_DISTRICT_SERIES).any()
 
 
@@ -305,6 +305,32 @@ def test_the_panel_validation_runs_the_district_coverage_rule(outputs):
     p = outputs.panel
     drop = (p["indicator"] == "gdp_cvm_per_head_lad") & (p["area_code"] == "W06000015") & (p["period"] == "1998")
     with pytest.raises(SchemaError, match=r"gdp_cvm_per_head_lad \[all\] 1998 .*Cardiff"):
+        schemas.validate_panel(p[~drop], outputs.indicators, outputs.missing)
+
+
+def test_the_published_national_claimant_rates_are_in_the_panel(outputs):
+    """ONS's own rates for Scotland, England, Wales, England and Wales and Great Britain, 2001-2025, each
+    read from its raw row; the United Kingdom and Northern Ireland are left out."""
+    p = outputs.panel
+    rows = p[p["indicator"] == "claimant_count_pct_nation"]
+    assert rows.groupby("area_code")["year"].agg(lambda y: sorted(y) == list(range(2001, 2026))).all()
+    assert set(rows["area_code"]) == {"S92000003", "E92000001", "W92000004", "K04000001", "K03000001"}
+    assert rows.groupby("area_code")["area_type"].first().to_dict() == {
+        "S92000003": "scotland", "E92000001": "nation", "W92000004": "nation", "K04000001": "nation",
+        "K03000001": "nation"}
+    raw = (paths.RAW / "gb/ons_els_claimant_count_lad_2001_2025.csv").read_text(encoding="utf-8-sig").splitlines()
+    for r in rows.sample(20, random_state=1).itertuples():
+        cells = raw[r.source_row - 1].split(",")
+        assert cells[0] == r.area_code and cells[4] == f"{r.year}-01-01/P1Y" and float(cells[5]) == r.value
+    areas = outputs.areas.set_index("area_code")
+    assert areas.loc[["E92000001", "W92000004"], "country"].tolist() == ["England", "Wales"]
+
+
+def test_a_nation_year_dropped_fails_nation_coverage(outputs):
+    p = outputs.panel
+    drop = (p["indicator"] == "claimant_count_pct_nation") & (p["area_code"] == "W92000004") & (p["year"] == 2004)
+    assert drop.sum() == 1
+    with pytest.raises(SchemaError, match=r"coverage: claimant_count_pct_nation 2004 has no row for W92000004"):
         schemas.validate_panel(p[~drop], outputs.indicators, outputs.missing)
 
 

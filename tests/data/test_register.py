@@ -314,10 +314,13 @@ def test_parser_outputs_resolve(relpath):
     if relpath not in parsers:
         pytest.skip("analysis.data.sources.PARSERS is empty")
     df = parsers[relpath](RAW / relpath)
-    if "area_level" in df.columns and df["area_level"].eq("lad").all():
-        # a file of the districts of Great Britain: its Scottish districts are the register's councils
-        df = df[df["area_code"].str.startswith("S")].assign(area_level="council")
-        assert not df.empty, f"{relpath}: no Scottish district"
+    if "area_level" in df.columns and df["area_level"].eq("lad").any():
+        # a file of the districts of Great Britain: its Scottish districts are the register's councils, and
+        # its national rows (the claimant count's) include Scotland's, which the register resolves too
+        assert df["area_level"].isin(["lad", "nation", "scotland"]).all(), relpath
+        lad = df[df["area_level"].eq("lad") & df["area_code"].str.startswith("S")].assign(area_level="council")
+        assert not lad.empty, f"{relpath}: no Scottish district"
+        df = pd.concat([lad, df[df["area_level"].eq("scotland")]], ignore_index=True)
     if "area_level" in df.columns:
         sub = df[df["area_level"].isin(["council", "scotland"])]
     else:  # a parser with its own layout (e.g. the age-sex population table): every row is an area

@@ -83,7 +83,8 @@ def test_each_file_has_one_parser_and_returns_the_contract(parsed):
         assert PARSERS[rel].__module__ == ons_els.__name__
         df = parsed[rel]
         assert list(df.columns) == PARSED_COLUMNS
-        assert (df["area_level"] == ons_els.AREA_LEVEL).all() and (df["breakdown"] == "all").all()
+        levels = {ons_els.AREA_LEVEL, ons_els.NATION_LEVEL, "scotland"} if rel == CLAIMANT else {ons_els.AREA_LEVEL}
+        assert set(df["area_level"]) == levels and (df["breakdown"] == "all").all()
         assert (df["source"] == Path(rel).name).all()
 
 
@@ -91,6 +92,7 @@ def test_each_file_has_one_parser_and_returns_the_contract(parsed):
 def test_all_350_districts_of_great_britain_in_every_year(parsed, relpath):
     ids, first, last = FILES[relpath]
     df = parsed[relpath]
+    df = df[df["area_level"] == ons_els.AREA_LEVEL]
     assert tuple(sorted(df["indicator"].unique())) == ids
     codes = df.drop_duplicates("area_code")["area_code"]
     assert len(codes) == N_GB
@@ -175,6 +177,39 @@ def test_metadata_documents_the_claimant_denominator_and_provisional_years():
     assert "Figures for 2023 are provisional" in gdhi["caveats"]
     ref = pd.read_csv(Path(RAW).parent / "reference" / "indicators.csv").set_index("indicator")["description"]
     assert "mid-2023" in ref["claimant_count_pct_lad"] and "2023 is provisional" in ref["gdhi_per_head_lad"]
+
+
+def test_the_claimant_count_keeps_the_nations_of_great_britain_as_published(parsed):
+    """The Nation and Country rows of Great Britain are kept (Scotland's for the register); the United
+    Kingdom's and Northern Ireland's are dropped by rule; the household-income file keeps none."""
+    df = parsed[CLAIMANT]
+    national = df[df["area_level"] != ons_els.AREA_LEVEL]
+    assert (national["indicator"] == "claimant_count_pct_nation").all()
+    assert national.groupby("area_code")["area_level"].first().to_dict() == {
+        "E92000001": "nation", "K03000001": "nation", "K04000001": "nation", "S92000003": "scotland",
+        "W92000004": "nation"}
+    assert len(national) == 5 * 25 and national["value"].notna().all()
+    assert national["unit"].eq("percent of residents aged 16-64").all()
+    line = line_of(CLAIMANT, "S92000003,Scotland,Nation,Claimant Count,2001-01-01/P1Y,")
+    row = national[national["source_row"] == line]
+    assert row[["area_code", "year", "value"]].values.tolist() == [["S92000003", 2001, 3.3]]
+    assert not set(ons_els.OUTSIDE_GB) & set(df["area_code"])
+    assert (parsed[GDHI]["area_level"] == ons_els.AREA_LEVEL).all()
+
+
+def test_an_unknown_national_code_is_passed_on_for_the_resolver_to_refuse(tmp_path):
+    """The parser only reads: a national row of an unknown code keeps its code, and the resolver raises."""
+    from analysis.data import districts
+    from analysis.errors import UnknownAreaError
+
+    line = line_of(CLAIMANT, "K04000001,England and Wales,Country,Claimant Count,2001-01-01/P1Y,")
+    path = tampered(CLAIMANT, tmp_path, line, "K04000001,", "K05000001,")
+    df = ons_els.parse_claimant_count(path)
+    national = df[df["area_level"] == ons_els.NATION_LEVEL]
+    assert "K05000001" in set(national["area_code"])
+    with pytest.raises(UnknownAreaError, match="unknown national code 'K05000001'") as err:
+        districts.resolve_nations(national)
+    assert_located(err.value, path, line, "areacd")
 
 
 # --- bad input -----------------------------------------------------------------------------------

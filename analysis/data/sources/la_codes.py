@@ -2,7 +2,8 @@
 
 A lookup, not a panel source: one row per lower-tier local authority district code in use since
 2011, with its active successor code, upper tier, combined authority, region (England's nine
-regions only) and country. Derived by the ``drkane/geo-lookups`` repository from ONS Open Geography
+regions only), country, and the codes of England and Wales (``EWCD``) and of Great Britain
+(``GBCD``) where the district is in them. Derived by the ``drkane/geo-lookups`` repository from ONS Open Geography
 lookups (provenance in ``data/raw/provenance/drkane_la_all_codes.csv.yml``).
 
 The parser checks the header word for word, every code's pattern (``E06…``, ``W06…``, ``S12…``,
@@ -31,7 +32,7 @@ _REGION = re.compile(r"^E12\d{6}$")
 COUNTRIES = {"E92000001": "England", "W92000004": "Wales", "S92000003": "Scotland", "N92000002": "Northern Ireland"}
 #: output columns
 COLUMNS = ["code", "name", "active_code", "active_name", "region_code", "region_name", "country_code", "country",
-           "current", "source_row"]
+           "ew_code", "gb_code", "current", "source_row"]
 
 
 def parse_la_codes(path: Path) -> pd.DataFrame:
@@ -67,7 +68,8 @@ def parse_la_codes(path: Path) -> pd.DataFrame:
             raise ParseError(f"Current must be TRUE or FALSE, not {cell['Current']!r}", file=path, row=line,
                              column="Current")
         rows.append([cell["LADCD"], cell["LADNM"], cell["LADCD_ACTIVE"], cell["LADNM_ACTIVE"], cell["RGNCD"] or None,
-                     cell["RGNNM"] or None, cell["CTRYCD"], country, cell["Current"] == "TRUE", line])
+                     cell["RGNNM"] or None, cell["CTRYCD"], country, cell["EWCD"] or None, cell["GBCD"] or None,
+                     cell["Current"] == "TRUE", line])
     out = pd.DataFrame(rows, columns=COLUMNS)
     current = set(out.loc[out["current"], "code"])
     dangling = ~out["active_code"].isin(current)

@@ -11,7 +11,8 @@ Three long CSVs from ``ONSdigital/explore-local-statistics-data`` (provenance in
   in 2022 for all 350 districts of Great Britain and differ in 2019, so the unit records 2022 prices;
 * ``gb/ons_els_claimant_count_lad_2001_2025.csv``: ``claimant_count_pct_lad``, percent of residents
   aged 16-64, 2001-2025 (the denominator is the mid-2023 population in every year: see the metadata
-  JSON and the data dictionary).
+  JSON and the data dictionary), and ``claimant_count_pct_nation``, the same measure as ONS publishes
+  it for the nations of Great Britain (below).
 
 Quirks, each handled here and checked cell by cell:
 
@@ -31,6 +32,15 @@ Quirks, each handled here and checked cell by cell:
   Combined Authority or City Region), counties (``E10`` codes at the county level), and Northern
   Ireland's districts (``N09``), which are outside Great Britain. An unknown level, or a code that
   fits none of these rules, raises :class:`~analysis.errors.ParseError`.
+* **National rows of the claimant count.** The claimant-count parser also keeps the rows at the
+  ``Nation`` and ``Country`` levels, ONS's published rates for Scotland, England, Wales, England and
+  Wales and Great Britain (each the nation's claimants over its own population aged 16-64, so
+  weighted by population, unlike a mean of districts), as ``claimant_count_pct_nation``: Scotland's
+  row with ``area_level`` ``scotland`` (resolved through the partnership register), the others
+  ``nation`` (resolved by :func:`analysis.data.districts.resolve_nations`, which raises on a code it
+  does not know). The United Kingdom (``K02000001``) and Northern Ireland (``N92000002``) are dropped
+  by rule (:data:`OUTSIDE_GB`): they include Northern Ireland, outside the book's comparison. The
+  household-income and GDP parsers keep no national rows.
 * A district listed at both kept levels is deduplicated **by code** (never by name): the two rows
   must carry the same value, else :class:`~analysis.errors.DuplicateRowError`; a code repeated at
   the same level and period is a duplicate too. No code appears at both levels in these copies.
@@ -46,8 +56,9 @@ Quirks, each handled here and checked cell by cell:
   flag. Notes on dropped rows (the 2025 renaming of two ITL3 areas) are not read. The GDP file
   uses the same obsolete codes without any note.
 
-Parsers only read: the published code and name are passed on (``area_level`` ``"lad"``) and are
-resolved, retired codes included, by :mod:`analysis.data.districts`.
+Parsers only read: the published code and name are passed on (``area_level`` ``"lad"``, or for a
+national row ``"nation"`` or ``"scotland"``) and are resolved, retired codes included, by
+:mod:`analysis.data.districts` (Scotland by the partnership register).
 """
 
 from __future__ import annotations
@@ -80,6 +91,13 @@ OTHER_LEVELS = frozenset({"Country", "Nation", "Region", "ITL Level 1", "ITL Lev
 GB_DISTRICT = re.compile(r"^(E0[6-9]|W06|S12)\d{6}$")
 NI_DISTRICT = re.compile(r"^N09\d{6}$")
 COUNTY = re.compile(r"^E10\d{6}$")
+#: Levels of the national rows the claimant-count parser keeps, and the codes at those levels that are
+#: dropped by rule (they include Northern Ireland).
+NATIONAL_LEVELS = frozenset({"Country", "Nation"})
+OUTSIDE_GB = {"K02000001": "United Kingdom", "N92000002": "Northern Ireland"}
+#: ``area_level`` of a national row (Scotland's is the register's ``scotland``).
+NATION_LEVEL = "nation"
+SCOTLAND_CODE = "S92000003"
 #: Status markers (Government Analysis Function symbols): not available, low reliability.
 STATUS_MARKERS = frozenset({"x", "u"})
 
@@ -159,17 +177,22 @@ def _check_note(cell: dict[str, str], layout: _Layout, *, file: Path, row: int) 
                          f"{OBSOLETE_CODES} are documented)", file=file, row=row, column=layout.notes)
 
 
-def _keep(cell: dict[str, str], layout: _Layout, *, file: Path, row: int) -> bool:
-    """The row-selection rule of the module docstring: is this row a district of Great Britain?"""
+def _keep(cell: dict[str, str], layout: _Layout, *, file: Path, row: int, nations: bool) -> str | None:
+    """The row-selection rule of the module docstring: the row's ``area_level`` if it is kept (a district
+    of Great Britain, or with ``nations`` one of its nations), else ``None``."""
     level, code = cell[layout.level], cell[layout.code]
+    if nations and level in NATIONAL_LEVELS:
+        if code in OUTSIDE_GB:
+            return None
+        return "scotland" if code == SCOTLAND_CODE else NATION_LEVEL
     if level in OTHER_LEVELS:
-        return False
+        return None
     if level not in (DISTRICT_LEVEL, UNITARY_LEVEL):
         raise ParseError(f"unknown geography level {level!r}", file=file, row=row, column=layout.level)
     if GB_DISTRICT.match(code):
-        return True
+        return AREA_LEVEL
     if NI_DISTRICT.match(code) or (level == UNITARY_LEVEL and COUNTY.match(code)):
-        return False
+        return None
     raise ParseError(f"code {code!r} is no district of the United Kingdom (nor a county at the {UNITARY_LEVEL!r} "
                      f"level)", file=file, row=row, column=layout.code)
 
@@ -183,11 +206,14 @@ def _parse_els(
     unit: str,
     first_year: int,
     last_year: int,
+    nations: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Parse one Explore-local-statistics file into the long panel shape (districts of GB only).
+    """Parse one Explore-local-statistics file into the long panel shape (districts of GB, and with
+    ``nations`` its nations).
 
     ``indicators`` maps each published indicator to ``(indicator id, panel unit)``; ``measure``
-    and ``unit`` are the values the file's measure and unit columns must hold.
+    and ``unit`` are the values the file's measure and unit columns must hold; ``nations``, if given,
+    maps each published indicator to the id its national rows are kept under.
     """
     path = Path(path)
     records = read_csv_records(path)
@@ -204,7 +230,8 @@ def _parse_els(
         published = cell[layout.indicator]
         if published not in indicators:
             raise ParseError(f"unknown indicator {published!r}", file=path, row=line, column=layout.indicator)
-        if not _keep(cell, layout, file=path, row=line):
+        area_level = _keep(cell, layout, file=path, row=line, nations=nations is not None)
+        if area_level is None:
             continue
         code, name = cell[layout.code], cell[layout.name]
         if not name:
@@ -228,6 +255,8 @@ def _parse_els(
         value = parse_number(cell[layout.value], file=path, row=line, column=layout.value,
                              allow_blank=bool(status))
         indicator, panel_unit = indicators[published]
+        if area_level != AREA_LEVEL:
+            indicator = nations[published]
         key = (code, indicator, year)
         if key in seen:
             first_line, first_level, first_value = seen[key]
@@ -242,7 +271,7 @@ def _parse_els(
         out.append({
             "area_name": name,
             "area_code": code,
-            "area_level": AREA_LEVEL,
+            "area_level": area_level,
             "period": str(year),
             "year": year,
             "indicator": indicator,
@@ -279,8 +308,10 @@ def parse_gdp_per_head(path: Path) -> pd.DataFrame:
 
 @register_parser(CLAIMANT)
 def parse_claimant_count(path: Path) -> pd.DataFrame:
-    """ONS claimant count as a percentage of residents aged 16-64 (mid-2023 population), 2001-2025."""
+    """ONS claimant count as a percentage of residents aged 16-64 (mid-2023 population), 2001-2025: the
+    districts of Great Britain and, as published, its nations."""
     return _parse_els(
         path, _LOWER, indicators={"Claimant Count": ("claimant_count_pct_lad", "percent of residents aged 16-64")},
         measure="Percentage", unit="%", first_year=2001, last_year=2025,
+        nations={"Claimant Count": "claimant_count_pct_nation"},
     )
