@@ -10,13 +10,14 @@ number of pre-duty years **computed from the data** (``n_pre_event_years``) and 
 follows from it (``supports_attribution``), so a page states the limitation from the data rather
 than by hand.
 
-**Scotland and Great Britain.** The ONS files' national rows are not carried into the panel (the
-parser keeps districts only), and the panel has no district population aged 16–64 with which to
-weight districts into a national rate. The national series here are therefore the **unweighted
-mean of districts** (each district counts once — the unit of the council-level designs) and their
-median: Scotland's 32 council areas, England's and Wales's 318 districts, and Great Britain's 350.
-They are not the published national rates (which weight districts by their population), and the
-result says so (``note``).
+**Scotland and Great Britain.** ONS publishes the same measure for the nations of Great Britain
+(``claimant_count_pct_nation``: each nation's claimants over its own population aged 16-64, so
+weighted by population), and these published rates are the national series (``published``):
+Scotland, England and Wales, and Great Britain. Beside them are the **unweighted mean and the
+median of the districts' rates** (each district counts once: the unit of the council-level designs),
+Scotland's 32 council areas, England's and Wales's 318 districts and Great Britain's 350, which
+show where the typical partnership or district stands; they are not the national rates (a large
+district with a high rate moves the published rate more than the mean).
 """
 
 from __future__ import annotations
@@ -26,21 +27,23 @@ from dataclasses import dataclass
 import pandas as pd
 
 OUTCOME = "claimant_count_pct_lad"
-#: Groups of districts and the countries in each.
-GROUPS = {"Scotland": ("Scotland",), "England and Wales": ("England", "Wales"),
-          "Great Britain": ("England", "Wales", "Scotland")}
-NOTE = ("unweighted mean (and median) of the districts' rates: each district counts once; the published national "
-        "rates weight districts by their population aged 16-64, which the panel does not hold")
+#: The same measure as published for the nations of Great Britain.
+NATIONAL = "claimant_count_pct_nation"
+#: Groups of districts: the countries in each, and the code of its published national rate.
+GROUPS = {"Scotland": (("Scotland",), "S92000003"), "England and Wales": (("England", "Wales"), "K04000001"),
+          "Great Britain": (("England", "Wales", "Scotland"), "K03000001")}
+NOTE = ("published: ONS's national rate (the nation's claimants over its population aged 16-64); mean and median: "
+        "of the districts' rates, each district counting once")
 
 
 @dataclass(frozen=True)
 class Descriptive:
     """A descriptive series for Scotland against Great Britain and for each partnership.
 
-    ``national``: one row per year and group (:data:`GROUPS`) with ``mean``, ``median`` and
-    ``n_districts``; ``councils``: one row per council and year (``area_code``, ``area_name``,
-    ``year``, ``value``); ``pre_event_years``: the years with data before ``event``;
-    ``supports_attribution``: whether there are at least ``min_pre_years`` of them.
+    ``national``: one row per year and group (:data:`GROUPS`) with ``published`` (ONS's national rate),
+    the ``mean`` and ``median`` of the districts' rates and ``n_districts``; ``councils``: one row per
+    council and year (``area_code``, ``area_name``, ``year``, ``value``); ``pre_event_years``: the years
+    with data before ``event``; ``supports_attribution``: whether there are at least ``min_pre_years`` of them.
     """
 
     outcome: str
@@ -75,13 +78,15 @@ class Descriptive:
 
 def claimant_count(panel_df: pd.DataFrame | None = None, areas_df: pd.DataFrame | None = None,
                    cfg: dict | None = None, *, event: str | int = "duty") -> Descriptive:
-    """The claimant count (module docstring): Scotland, England and Wales and Great Britain as means and
-    medians of districts, each partnership's own series, and the number of years before ``event``.
+    """The claimant count (module docstring): Scotland, England and Wales and Great Britain as published
+    and as means and medians of districts, each partnership's own series, and the number of years
+    before ``event``.
 
     ``panel_df``/``areas_df`` default to the built panel; ``cfg`` to the ``attribution`` settings;
     ``event`` is an event's name or a year. Raises ``ValueError`` if the panel lacks the series, a
-    district has no country, or a year lacks a district another year has (an unbalanced panel would
-    change the means' composition from year to year).
+    district has no country, a year lacks a district another year has (an unbalanced panel would
+    change the means' composition from year to year), or a group's published rate is missing in a
+    year the districts have.
     """
     from analysis import settings
     from analysis.data import panel, register
@@ -103,18 +108,26 @@ def claimant_count(panel_df: pd.DataFrame | None = None, areas_df: pd.DataFrame 
     per_year = rows.groupby("year")["area_code"].nunique()
     if per_year.nunique() != 1:
         raise ValueError(f"{OUTCOME} does not have the same districts in every year: {per_year.to_dict()}")
+    published = panel_df[(panel_df["indicator"] == NATIONAL) & (panel_df["breakdown"] == "all")].set_index(
+        ["area_code", "year"])["value"]
     national = []
-    for name, countries in GROUPS.items():
+    for name, (countries, code) in GROUPS.items():
         sub = rows[rows["country"].isin(countries)].groupby("year")["value"]
-        national.append(pd.DataFrame({"group": name, "mean": sub.mean(), "median": sub.median(),
-                                      "n_districts": sub.size()}).reset_index())
+        frame = pd.DataFrame({"group": name, "mean": sub.mean(), "median": sub.median(),
+                              "n_districts": sub.size()}).reset_index()
+        frame["published"] = [published.get((code, int(y)), float("nan")) for y in frame["year"]]
+        if frame["published"].isna().any():
+            gaps = frame.loc[frame["published"].isna(), "year"].tolist()
+            raise ValueError(f"no published {NATIONAL} for {name} ({code}) in {gaps[:5]}")
+        national.append(frame)
     councils = (rows[rows["area_type"] == register.COUNCIL][["area_code", "area_name", "year", "value"]]
                 .sort_values(["area_code", "year"], ignore_index=True))
     years = sorted(int(y) for y in rows["year"].unique())
     units = rows["unit"].dropna().unique() if "unit" in rows else []
     return Descriptive(
         outcome=OUTCOME, unit=str(units[0]) if len(units) else "", event=year,
-        national=pd.concat(national, ignore_index=True)[["group", "year", "mean", "median", "n_districts"]],
+        national=pd.concat(national, ignore_index=True)[["group", "year", "published", "mean", "median",
+                                                          "n_districts"]],
         councils=councils, first_year=years[0], last_year=years[-1],
         pre_event_years=tuple(y for y in years if y < year), min_pre_years=int(cfg["its"]["min_pre_periods"]),
         note=NOTE)

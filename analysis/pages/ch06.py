@@ -55,13 +55,35 @@ def _spaghetti(ax, panel: pd.DataFrame, indicator: str, title: str, unit: str, g
 # the claimant count: Scotland against England and Wales, and the 32 partnerships
 
 
+def _means_sentence(published: pd.Series, means: pd.Series, year: int, n_scot: int, n_ew: int) -> str:
+    """How the unweighted mean of the districts' rates stood against the published rate in ``year``, for
+    Scotland and for England and Wales. The published rate weights districts by their working-age
+    population, so it exceeds the plain mean exactly when the larger districts have the higher rates."""
+    side = {g: ("lower" if means[g] < published[g] else "higher" if means[g] > published[g] else "level")
+            for g in ("Scotland", "England and Wales")}
+    phrase = {"lower": "runs lower than the published rate", "higher": "runs higher than the published rate",
+              "level": "equals the published rate"}
+    values = f"{fmt(means['Scotland'], 1)} and {fmt(means['England and Wales'], 1)} in {year}"
+    if side["Scotland"] == side["England and Wales"]:
+        where = f"{phrase[side['Scotland']]} on both sides of the border ({values})"
+        why = {"lower": "larger", "higher": "smaller"}.get(side["Scotland"])
+        reason = f", so on both sides the {why} districts had, on average, the higher rates" if why else ""
+    else:
+        where = (f"{phrase[side['Scotland']]} in Scotland but {side['England and Wales'].replace('level', 'equals it')}"
+                 f" in England and Wales ({values})")
+        reason = ""
+    return (f"A plain mean of the districts' rates, in which each of Scotland's {n_scot} council areas and each of "
+            f"England and Wales's {n_ew} districts counts once, {where}{reason}.")
+
+
 def claimant_figure(key: str, series) -> dict[str, str]:
     """The claimant count (``series``: :func:`analysis.attribution.descriptive.claimant_count`): the
-    means of Scotland's and of England and Wales's districts, every partnership faintly with their
+    published rates of Scotland and of England and Wales, every partnership faintly with their
     interquartile range, and the duty year marked; glued under ``key``. Returns the prose's strings."""
     from matplotlib.ticker import MaxNLocator
 
-    national = series.national.pivot(index="year", columns="group", values="mean").sort_index()
+    national = series.national.pivot(index="year", columns="group", values="published").sort_index()
+    means = series.national.pivot(index="year", columns="group", values="mean").sort_index()
     wide = series.councils.pivot(index="year", columns="area_code", values="value").sort_index()
     names = series.councils.drop_duplicates("area_code").set_index("area_code")["area_name"]
     q1, q3 = wide.quantile(0.25, axis=1), wide.quantile(0.75, axis=1)
@@ -73,10 +95,9 @@ def claimant_figure(key: str, series) -> dict[str, str]:
     ax.fill_between(wide.index, q1, q3, color=figures.OKABE_ITO[4], alpha=0.3, lw=0, zorder=2.5,
                     label="middle half of the partnerships")
     n_districts = series.national.groupby("group")["n_districts"].first()
-    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, zorder=3,
-            label=f"Scotland (mean of its {n_districts['Scotland']} council areas)")
+    ax.plot(scot.index, scot.values, color="#000000", lw=2.4, zorder=3, label="Scotland (published rate)")
     ax.plot(ew.index, ew.values, color=figures.OKABE_ITO[1], lw=2.2, ls="--", zorder=3,
-            label=f"England and Wales (mean of its {n_districts['England and Wales']} districts)")
+            label="England and Wales (published rate)")
     ax.axvline(series.event, color="#555555", lw=1, ls=":")
     ax.annotate("duty", (series.event, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
                 textcoords="offset points", fontsize=8, color="#555555")
@@ -104,18 +125,21 @@ def claimant_figure(key: str, series) -> dict[str, str]:
         "cc-last-compare": "above" if scot.loc[last] > ew.loc[last] else "below" if scot.loc[last] < ew.loc[last]
         else "level with",
         "cc-n-councils": str(wide.shape[1]), "cc-n-ew": str(n_districts["England and Wales"]),
+        "cc-means": _means_sentence(national.loc[last], means.loc[last], last, wide.shape[1],
+                                    int(n_districts["England and Wales"])),
     }
     alt = (f"Line chart of the claimant count, {first} to {last}, with the duty year {series.event} marked: the "
-           f"unweighted mean of Scotland's council areas went from {text['cc-scot-first']} to {text['cc-scot-last']} "
-           f"per cent and that of England and Wales's districts from {text['cc-ew-first']} to {text['cc-ew-last']}, "
+           f"published rate for Scotland went from {text['cc-scot-first']} to {text['cc-scot-last']} "
+           f"per cent and that for England and Wales from {text['cc-ew-first']} to {text['cc-ew-last']}, "
            f"Scotland above England and Wales in {above} of {len(national)} years; the middle half of the "
            f"{wide.shape[1]} partnerships spanned {text['cc-iqr-first']} in {first} and {text['cc-iqr-last']} in "
            f"{last}, when {text['cc-high']} was highest and {text['cc-low']} lowest; only {series.n_pre_event_years} "
            f"years precede the duty.")
     shown = series.national[series.national["group"].isin(["Scotland", "England and Wales"])]
     long = pd.concat([
-        shown.rename(columns={"group": "series", "mean": "value"})[["series", "year", "value", "median",
-                                                                    "n_districts"]],
+        shown.rename(columns={"group": "series", "published": "value", "mean": "mean_of_districts",
+                              "median": "median_of_districts"})[["series", "year", "value", "mean_of_districts",
+                                                                 "median_of_districts", "n_districts"]],
         pd.DataFrame({"series": "partnerships' lower quartile", "year": q1.index, "value": q1.to_numpy()}),
         pd.DataFrame({"series": "partnerships' upper quartile", "year": q3.index, "value": q3.to_numpy()}),
         series.councils.rename(columns={"area_name": "series"})[["series", "area_code", "year", "value"]],

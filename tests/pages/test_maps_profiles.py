@@ -624,7 +624,7 @@ def test_claimant_sentence_states_the_pre_years_and_the_rates(pages):
 
     c = descriptive.claimant_count()
     assert c.n_pre_event_years == len([y for y in c.pre_event_years if y < c.event])
-    nat = c.national.set_index(["group", "year"])["mean"]
+    nat = c.national.set_index(["group", "year"])["published"]
     for code in ("S12000014", "S12000049"):
         sub = _section(_section((pages / f"{facts.slug(code)}.md").read_text(), TWIN_HEADING),
                        "### The claimant count")
@@ -633,7 +633,8 @@ def test_claimant_sentence_states_the_pre_years_and_the_rates(pages):
         assert "cannot support attribution" in sub and not c.supports_attribution
         assert f"was {own[c.first_year]:.1f}% of residents" in sub and f"and {own[c.last_year]:.1f}% in" in sub
         for group in ("Scotland", "Great Britain"):
-            assert f"{nat[(group, c.first_year)]:.1f}% and {nat[(group, c.last_year)]:.1f}%" in sub
+            assert f"{nat[(group, c.first_year)]:.1f}% and {nat[(group, c.last_year)]:.1f}% for {group}" in sub
+        assert "as ONS publishes them" in sub and "mean of" not in sub
 
 
 def test_index_counts_the_twins_verdicts(pages, ledger_rows):

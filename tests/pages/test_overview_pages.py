@@ -256,16 +256,26 @@ def test_claimant_prose_states_the_years_before_the_duty(outputs, glued, cfg):
     assert result.text["cc-duty"] == str(cfg["events"]["duty"])
     md = (BOOK / "ch06-aspirations.md").read_text()
     assert "only {glue:text}`cc-n-pre` years before the duty" in md
-    assert "unweighted means" in md
+    assert "the published rates of Scotland (black) and of England and Wales (dashed)" in md
     keys = set(re.findall(r"\{glue:text\}`(cc-[^`]+)`", md))
     assert keys and keys <= set(result.text)
     got = glued["fig-ch06-claimants"]
     assert f"only {len(before)} years precede the duty" in got["alt"]
     data = got["data"]
-    scot = data[data["series"] == "Scotland"].set_index("year")["value"]
+    scot = data[data["series"] == "Scotland"].set_index("year")
+    published = outputs.panel[(outputs.panel["indicator"] == "claimant_count_pct_nation")
+                              & (outputs.panel["area_code"] == register.SCOTLAND_CODE)].set_index("year")["value"]
+    assert np.allclose(scot["value"], published.loc[scot.index]), "Scotland's line is ONS's published rate"
     councils = rows.groupby("year")["value"].mean()
-    assert np.allclose(scot.loc[councils.index], councils), "Scotland's line is the unweighted mean of its councils"
+    assert np.allclose(scot.loc[councils.index, "mean_of_districts"], councils)
     assert data["area_code"].dropna().nunique() == 32
+    # the sentence on the plain means follows the data: lower than the published rate on both sides in the
+    # last year means the larger districts had the higher rates
+    last = int(result.text["cc-last"])
+    means = data[data["series"].isin(["Scotland", "England and Wales"])].set_index(["series", "year"])
+    below = [means.at[(g, last), "mean_of_districts"] < means.at[(g, last), "value"]
+             for g in ("Scotland", "England and Wales")]
+    assert ("on both sides the larger districts" in result.text["cc-means"]) == all(below)
 
 
 def test_claimant_figure_marks_the_duty_year(outputs, glued, cfg):

@@ -689,16 +689,14 @@ def twin_facts(code: str, twin: Twin) -> dict[str, str]:
 
 def claimant_sentence(code: str) -> str:
     """Why the claimant count is shown in no design, with the partnership's own rate against the
-    means of Scotland's councils and of Great Britain's districts in the first and the last year."""
+    published rates of Scotland and of Great Britain in the first and the last year."""
     c = tables()["claimant"]
     name = register.name_of(code)
     own = c.councils[c.councils["area_code"] == code].set_index("year")["value"]
     nat = c.national.set_index(["group", "year"])
     first, last = c.first_year, c.last_year
-    scot = [nat.at[("Scotland", y), "mean"] for y in (first, last)]
-    gb = [nat.at[("Great Britain", y), "mean"] for y in (first, last)]
-    n_scot = int(nat.at[("Scotland", first), "n_districts"])
-    n_gb = int(nat.at[("Great Britain", first), "n_districts"])
+    scot = [nat.at[("Scotland", y), "published"] for y in (first, last)]
+    gb = [nat.at[("Great Britain", y), "published"] for y in (first, last)]
     years = ", ".join(str(y) for y in c.pre_event_years) or "none"
     n_pre = c.n_pre_event_years
     head = (f"No design of the book uses the claimant count: it starts in {first}, so it has {in_words(n_pre)} "
@@ -710,9 +708,8 @@ def claimant_sentence(code: str) -> str:
         return head + f" {name} lacks a claimant-count value in {first} or in {last}."
     return head + (
         f" {possessive(name)} rate was {own[first]:.1f}% of residents aged {_ages(c.unit)} in {first} and "
-        f"{own[last]:.1f}% in {last}, against {scot[0]:.1f}% and {scot[1]:.1f}% for the mean of Scotland's {n_scot} "
-        f"council areas and {gb[0]:.1f}% and {gb[1]:.1f}% for the mean of Great Britain's {n_gb} districts (each "
-        "district counting once: the national means are not the published, population-weighted rates).")
+        f"{own[last]:.1f}% in {last}, against {scot[0]:.1f}% and {scot[1]:.1f}% for Scotland and {gb[0]:.1f}% and "
+        f"{gb[1]:.1f}% for Great Britain (the national rates as ONS publishes them).")
 
 
 def _ages(unit: str) -> str:
