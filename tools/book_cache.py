@@ -30,6 +30,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,13 +141,18 @@ class _Lane:
     def __init__(self, timeout: int):
         self.timeout = timeout
         self.km = self.kc = None
+        self.sockets: str | None = None
         self.name: str | None = None
 
     async def start(self, name: str, folder: str) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
         await self.stop()
-        self.km = AsyncKernelManager(kernel_name=name)
+        # IPC: Unix sockets in a folder of the lane's own, named by absolute path (the kernel runs in the
+        # page's folder, so a relative name would not meet the client's); local only, so the kernel has no
+        # reason to warn, as it does over TCP, that its ports are unencrypted
+        self.sockets = tempfile.mkdtemp(prefix="cpp-kernel-")
+        self.km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(self.sockets, "kernel"))
         await self.km.start_kernel(cwd=folder)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -177,7 +183,9 @@ class _Lane:
             self.kc.stop_channels()
         if self.km is not None:
             await self.km.shutdown_kernel(now=True)
-        self.km = self.kc = None
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+        self.km = self.kc = self.sockets = None
 
 
 def _order(records: list, root: Path = paths.ROOT) -> list:
