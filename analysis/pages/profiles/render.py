@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import parallel, paths, settings
-from analysis.data import register
+from analysis.data import geo, register
 from analysis.pages import figures, maps, tables
 from analysis.pages.profiles import facts
 
@@ -469,6 +469,8 @@ def write_profiles(out_dir: str | Path | None = None, *, workers: int | None = N
     key = inputs_key()
     stamp = out / STAMP
     facts.tables()   # computed (or read from the cache) once, before the workers fork
+    figures.apply_style()  # and seaborn with scipy.stats imported once, not in every worker
+    geo.drawing_boundaries(maps.TOLERANCE)  # the map's boundaries read once
     pages = dict(parallel.fork_map(_page_worker, [(c, str(out)) for c in codes], workers=workers))
     pages["index.md"] = index_page(out)
     pngs = {p for c in [*codes, "index"] for p in _figure_files(c, out).values()}
