@@ -20,7 +20,11 @@ BROWSER_FLAGS ?=
 
 .PHONY: setup data results browser book test test-fast serve clean clean-all lock
 
+# The pins are for Python 3.11 (pyproject.toml's requires-python): another Python stops here in one line, exit 2.
+PYTHON_CHECK := import sys; ok = sys.version_info[:2] == (3, 11); ok or print("error: PYTHON=" + sys.argv[1] + " is Python " + sys.version.split()[0] + ", but the pins need Python 3.11; set PYTHON to a python3.11", file=sys.stderr); sys.exit(0 if ok else 2)
+
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c '$(PYTHON_CHECK)' '$(PYTHON)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet --requirement requirements.txt

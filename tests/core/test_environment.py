@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -75,3 +77,43 @@ def test_strict_build_settings():
     makefile = (paths.ROOT / "Makefile").read_text()
     assert "-o pipefail" in makefile
     assert "JB_FLAGS := -n -W --keep-going" in makefile
+
+
+def test_every_pin_installs_on_each_python_the_project_accepts():
+    """pyproject.toml accepts every Python 3.11 (Debian 12's is 3.11.2): no pin may ask for a later 3.11
+    (soupsieve 3 and 4 need 3.11.5, and pip would refuse them there with no hint why)."""
+    from importlib.metadata import distribution
+
+    from packaging.specifiers import SpecifierSet
+
+    pyproject = (paths.ROOT / "pyproject.toml").read_text()
+    accepted = SpecifierSet(re.search(r'^requires-python = "([^"]+)"$', pyproject, re.M).group(1))
+    assert accepted == SpecifierSet(">=3.11,<3.12")
+    refused = {}
+    for name, pinned in lockfile.read_requirements().items():
+        needs = distribution(name).metadata.get("Requires-Python")
+        for python in ("3.11.0", "3.11.2", "3.11.7"):
+            if needs and not SpecifierSet(needs).contains(python):
+                refused.setdefault(f"{name}=={pinned}", []).append(f"{python} (needs {needs})")
+    assert not refused
+
+
+def _python_check(version: tuple[int, int, int]) -> subprocess.CompletedProcess:
+    """Run the Makefile's Python check (``PYTHON_CHECK``) as if the interpreter were ``version``."""
+    makefile = (paths.ROOT / "Makefile").read_text()
+    check = re.search(r"^PYTHON_CHECK := (.+)$", makefile, re.M).group(1)
+    assert "@$(PYTHON) -c '$(PYTHON_CHECK)' '$(PYTHON)'" in makefile
+    fake = (f"import sys; sys.version_info = {version + ('final', 0)!r}; "
+            f"sys.version = '{'.'.join(map(str, version))} (fake)'; exec({check!r})")
+    return subprocess.run([sys.executable, "-c", fake, "/usr/bin/python3.12"], capture_output=True, text=True)
+
+
+def test_another_python_stops_the_set_up_in_one_line_with_exit_2():
+    wrong = _python_check((3, 12, 1))
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.splitlines() == [
+        "error: PYTHON=/usr/bin/python3.12 is Python 3.12.1, but the pins need Python 3.11; "
+        "set PYTHON to a python3.11"]
+    for ok in ((3, 11, 0), (3, 11, 2)):
+        right = _python_check(ok)
+        assert (right.returncode, right.stderr) == (0, "")
