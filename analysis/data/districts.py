@@ -33,8 +33,8 @@ name and area type, **by code**, and checks the published name against it:
 
 :func:`resolve_nations` does the same for the claimant count's national rows (``area_level``
 ``nation``): England, Wales, England and Wales and Great Britain, by their GSS codes
-(:data:`NATIONS`); England's and Wales's codes must be the country codes the lookup gives their
-districts. Their area type is :data:`NATION_TYPE` and their country their own name. Scotland's
+(:data:`NATIONS`); each code must be the one the lookup gives every district it covers (its
+``CTRYCD``, ``EWCD`` or ``GBCD``). Their area type is :data:`NATION_TYPE` and their country their own name. Scotland's
 national row is resolved through the register, as Scotland is everywhere else. Another code raises
 :class:`~analysis.errors.UnknownAreaError`, and so does a name that is not the code's.
 

@@ -194,6 +194,8 @@ def test_the_claimant_count_keeps_the_nations_of_great_britain_as_published(pars
     row = national[national["source_row"] == line]
     assert row[["area_code", "year", "value"]].values.tolist() == [["S92000003", 2001, 3.3]]
     assert not set(ons_els.OUTSIDE_GB) & set(df["area_code"])
+    from analysis.data import register
+    assert ons_els.SCOTLAND_CODE == register.SCOTLAND_CODE
     assert (parsed[GDHI]["area_level"] == ons_els.AREA_LEVEL).all()
 
 
