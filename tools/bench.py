@@ -20,6 +20,13 @@ working tree and prints a summary against the targets: cold ledger ≤ 60 s, col
 no-change rebuild ≤ 8 s, an edit re-executes at most the edited chapter, editing a build tool
 re-executes nothing, every page with its images ≤ 1.5 MB. ``--check`` exits non-zero if a target
 is missed.
+
+The machine's speed is not constant: on this kind of shared machine the same build has taken from
+about 90 s to about 140 s within one afternoon, every phase slower in proportion. So that a timing
+can be read against the state of the machine when it was taken, the benchmark also times a fixed
+reference workload (:data:`REFERENCE`: a pure-Python loop and a small NumPy loop, in a fresh
+interpreter, the median of three runs) before the cold build and after the last step, and records
+both (``machine.reference_s``). The targets are judged on wall time as measured, never rescaled.
 """
 
 from __future__ import annotations
@@ -40,6 +47,19 @@ from analysis import paths
 from tools import downloads
 
 TARGETS = {"cold_s": 120.0, "nochange_s": 8.0, "page_bytes": 1_500_000, "ledger_cold_s": 60.0}
+#: A fixed workload whose time tracks the machine's speed (the interpreter and NumPy, one core).
+REFERENCE = """
+import time
+import numpy as np
+start = time.perf_counter()
+total = 0
+for i in range(8_000_000):
+    total += i * i
+a = np.random.default_rng(0).standard_normal((250, 250))
+for _ in range(120):
+    a = np.tanh(a @ a.T / 250)
+print(time.perf_counter() - start)
+"""
 #: The build tools the tools-edit step touches.
 TOOLS_EDITED = ("tools/bench.py", "tools/downloads.py")
 TOOLS_EDIT = "\n# a comment appended by the build benchmark: a change to a build tool only\n"
@@ -127,6 +147,14 @@ def make_book(repo: Path, venv: Path, stamp: Path, log: Path) -> dict:
     return {"total_s": round(total, 2), "phases_s": phases, "executed": sorted(executed), "reread": reread}
 
 
+def reference_seconds(repeats: int = 3) -> float:
+    """The median wall time of :data:`REFERENCE`, each run in a fresh interpreter of this environment."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    times = sorted(float(subprocess.run([sys.executable, "-c", REFERENCE], capture_output=True, text=True, env=env,
+                                        check=True).stdout) for _ in range(repeats))
+    return round(times[len(times) // 2], 3)
+
+
 def page_sizes(html: Path, root: Path) -> list[dict]:
     """Each page of the contents: its HTML bytes plus the bytes of the images it shows."""
     rows = []
@@ -153,6 +181,8 @@ def run(chapter: str = DEFAULT_CHAPTER, keep: bool = False) -> dict:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "chapter_edited": chapter,
     }
+    reference = {"before": reference_seconds()}
+    result["machine"]["reference_s"] = reference
     try:
         result["cold"] = make_book(repo, venv, stamp, log)
         print(f"bench: cold build {result['cold']['total_s']:.1f} s", flush=True)
@@ -171,6 +201,7 @@ def run(chapter: str = DEFAULT_CHAPTER, keep: bool = False) -> dict:
             tool.write_text(tool.read_text(encoding="utf-8") + TOOLS_EDIT, encoding="utf-8")
         result["tools_edit"] = make_book(repo, venv, stamp, log)
         print(f"bench: rebuild after editing the build tools {result['tools_edit']['total_s']:.1f} s", flush=True)
+        reference["after"] = reference_seconds()
     finally:
         (paths.ROOT / "_build").mkdir(exist_ok=True)
         if log.exists():
@@ -220,6 +251,10 @@ def summary(result: dict) -> str:
         r = result[step]
         phases = ", ".join(f"{k} {v:.1f}" for k, v in r["phases_s"].items())
         lines.append(f"  {step:<10} {r['total_s']:7.1f}   ({phases}); executed: {r['executed'] or 'none'}")
+    ref = result["machine"].get("reference_s", {})
+    if ref:
+        lines.append("machine: the reference workload took " + " and ".join(
+            f"{v:.2f} s {k} the steps" for k, v in ref.items()) + " (longer means a slower machine at that moment)")
     lines.append("pages (HTML + images)")
     for r in result["pages"]:
         lines.append(f"  {r['page']:<40} {r['total_bytes'] / 1e6:6.2f} MB  ({r['images']} images)")
