@@ -176,6 +176,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
 
+    def end_headers(self) -> None:
+        # The files do not change while they are served, so each tab's browser context keeps what it
+        # has loaded (the theme's style sheets and scripts, the same on every page) instead of asking
+        # again for every page it prints.
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
+
 
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:

@@ -331,3 +331,14 @@ def test_a_missing_page_is_an_error(chromium, tmp_path):
     with pytest.raises(FileNotFoundError, match="make book"):
         pdf.write_pdf(tmp_path / "book.pdf", html_dir, entries, pdf.book_info(), tmp_path / "cache")
 
+
+
+def test_the_print_server_serves_the_files_with_a_cache_lifetime(tmp_path):
+    """Each tab's context may keep the style sheets and scripts it has loaded: the local server says so,
+    and serves the file's own bytes."""
+    import urllib.request
+
+    (tmp_path / "style.css").write_text("body { color: black; }\n")
+    with pdf.serve(tmp_path) as base, urllib.request.urlopen(base + "style.css") as response:
+        assert response.status == 200 and response.read() == b"body { color: black; }\n"
+        assert response.headers["Cache-Control"] == "max-age=3600"
