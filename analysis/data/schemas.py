@@ -153,6 +153,27 @@ def check_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
             )
 
 
+def _series_rows(panel: pd.DataFrame, marker: str, allowed: list[str], what: str) -> pd.DataFrame:
+    """The rows of every indicator that has a row of area type ``marker``; each may hold only ``allowed``."""
+    ids = sorted(panel.loc[panel["area_type"] == marker, "indicator"].unique())
+    rows = panel[panel["indicator"].isin(ids)]
+    other = ~rows["area_type"].isin(allowed)
+    if other.any():
+        bad = rows[other].iloc[0]
+        raise SchemaError(f"{bad['indicator']} is a {what} series but has a row of area type {bad['area_type']!r}",
+                          file=bad["source"], column="area_type")
+    return rows
+
+
+def _check_no_gap(indicator: str, grp: pd.DataFrame, src: str) -> None:
+    """The indicator's years run without a gap from its first to its last."""
+    years = sorted(set(grp["year"]))
+    gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+    if gaps:
+        raise SchemaError(f"coverage: {indicator} has no row at all for {gaps[0]}, inside its span "
+                          f"{years[0]}-{years[-1]}", file=src, column=indicator)
+
+
 def check_district_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
     """Every district of Great Britain in every year of every council-level GB series.
 
@@ -163,13 +184,7 @@ def check_district_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
     """
     expected = set(districts.codes())
     names = districts.table().set_index("code")["name"]
-    gb_ids = sorted(panel.loc[panel["area_type"] == districts.AREA_TYPE, "indicator"].unique())
-    rows = panel[panel["indicator"].isin(gb_ids)]
-    other = ~rows["area_type"].isin([register.COUNCIL, districts.AREA_TYPE])
-    if other.any():
-        bad = rows[other].iloc[0]
-        raise SchemaError(f"{bad['indicator']} is a district series but has a row of area type {bad['area_type']!r}",
-                          file=bad["source"], column="area_type")
+    rows = _series_rows(panel, districts.AREA_TYPE, [register.COUNCIL, districts.AREA_TYPE], "district")
     unknown = sorted(set(rows["area_code"]) - expected)
     if unknown:
         raise SchemaError(f"{unknown[0]} is not a current district of Great Britain", column="area_code")
@@ -177,11 +192,7 @@ def check_district_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
                         strict=True))
     for indicator, grp in rows.groupby("indicator"):
         src = grp["source"].iloc[0]
-        years = sorted(set(grp["year"]))
-        gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
-        if gaps:
-            raise SchemaError(f"coverage: {indicator} has no row at all for {gaps[0]}, inside its span "
-                              f"{years[0]}-{years[-1]}", file=src, column=indicator)
+        _check_no_gap(indicator, grp, src)
         for (breakdown, period), codes in grp.groupby(["breakdown", "period"])["area_code"].agg(set).items():
             absent = sorted(c for c in expected - codes if (c, indicator, breakdown, period) not in explained)
             if absent:
@@ -204,21 +215,11 @@ def check_nation_coverage(panel: pd.DataFrame, missing: pd.DataFrame) -> None:
     Raises :class:`SchemaError` naming the indicator, the period and the nation.
     """
     expected = {register.SCOTLAND_CODE, *districts.NATIONS}
-    ids = sorted(panel.loc[panel["area_type"] == districts.NATION_TYPE, "indicator"].unique())
-    rows = panel[panel["indicator"].isin(ids)]
-    other = ~rows["area_type"].isin([districts.NATION_TYPE, "scotland"])
-    if other.any():
-        bad = rows[other].iloc[0]
-        raise SchemaError(f"{bad['indicator']} is a national series but has a row of area type {bad['area_type']!r}",
-                          file=bad["source"], column="area_type")
+    rows = _series_rows(panel, districts.NATION_TYPE, [districts.NATION_TYPE, "scotland"], "national")
     explained = set(zip(missing["area_code"], missing["indicator"], missing["period"], strict=True))
     for indicator, grp in rows.groupby("indicator"):
         src = grp["source"].iloc[0]
-        years = sorted(set(grp["year"]))
-        gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
-        if gaps:
-            raise SchemaError(f"coverage: {indicator} has no row at all for {gaps[0]}, inside its span "
-                              f"{years[0]}-{years[-1]}", file=src, column=indicator)
+        _check_no_gap(indicator, grp, src)
         for period, codes in grp.groupby("period")["area_code"].agg(set).items():
             absent = sorted(c for c in expected - codes if (c, indicator, period) not in explained)
             if absent:

@@ -334,6 +334,15 @@ def test_a_nation_year_dropped_fails_nation_coverage(outputs):
         schemas.validate_panel(p[~drop], outputs.indicators, outputs.missing)
 
 
+def test_a_national_series_with_another_area_type_fails(outputs):
+    p = outputs.panel
+    toy = p[p["indicator"] == "claimant_count_pct_nation"].copy()
+    toy.loc[toy.index[0], "area_type"] = "uk"
+    with pytest.raises(SchemaError, match="claimant_count_pct_nation is a national series but has a row of area "
+                                          "type 'uk'"):
+        schemas.check_nation_coverage(toy, outputs.missing.iloc[0:0])
+
+
 def test_a_claimant_share_over_100_fails_the_schema(outputs):
     bad = outputs.panel.copy()
     idx = bad.index[bad["indicator"] == "claimant_count_pct_lad"][0]
