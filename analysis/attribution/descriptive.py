@@ -26,12 +26,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.data import districts, register
+
 OUTCOME = "claimant_count_pct_lad"
 #: The same measure as published for the nations of Great Britain.
 NATIONAL = "claimant_count_pct_nation"
-#: Groups of districts: the countries in each, and the code of its published national rate.
-GROUPS = {"Scotland": (("Scotland",), "S92000003"), "England and Wales": (("England", "Wales"), "K04000001"),
-          "Great Britain": (("England", "Wales", "Scotland"), "K03000001")}
+#: Groups of districts: the countries in each, and the code of its published national rate (Scotland,
+#: and the nations of :data:`analysis.data.districts.NATIONS` that join more than one country).
+GROUPS = {"Scotland": (("Scotland",), register.SCOTLAND_CODE),
+          **{name: (countries, code) for code, (name, countries) in districts.NATIONS.items() if len(countries) > 1}}
 NOTE = ("published: ONS's national rate (the nation's claimants over its population aged 16-64); mean and median: "
         "of the districts' rates, each district counting once")
 
@@ -89,7 +92,7 @@ def claimant_count(panel_df: pd.DataFrame | None = None, areas_df: pd.DataFrame 
     year the districts have.
     """
     from analysis import settings
-    from analysis.data import panel, register
+    from analysis.data import panel
 
     if panel_df is None or areas_df is None:
         outputs = panel.read()
